@@ -1,0 +1,60 @@
+"""The record an evaluator returns for one candidate: plain, JSON-serialisable data."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Status = Literal["ok", "diverged", "oom", "error"]
+STATUSES: tuple[str, ...] = ("ok", "diverged", "oom", "error")
+
+
+@dataclass
+class EvalResult:
+    """What one evaluation of a candidate produced.
+
+    ``val_acc`` is the search signal (fraction in [0, 1]); ``test_acc`` is filled only by
+    evaluators that know it (the NAS-Bench-201 table) and is for final reports, never for
+    selection. ``cost_seconds`` is the evaluation's charge to the search budget: wall time
+    for the proxy trainer, the table's simulated training time for a lookup.
+    """
+
+    status: Status
+    val_acc: float | None = None
+    val_curve: list[float] = field(default_factory=list)
+    train_loss: float | None = None
+    test_acc: float | None = None
+    params: int | None = None
+    macs: int | None = None
+    latency_b1_ms: float | None = None
+    latency_batch_ms: float | None = None
+    train_seconds: float | None = None
+    cost_seconds: float = 0.0
+    peak_memory_bytes: int | None = None
+    device: str = "cpu"
+    seed: int | None = None
+    epochs_run: int = 0
+    settings: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status: {self.status!r} is not one of {', '.join(STATUSES)}")
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        record = dataclasses.asdict(self)
+        # JSON has no NaN/inf: store them as None so every history line parses.
+        for key, value in record.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                record[key] = None
+        return record
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> "EvalResult":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in record.items() if k in known})
