@@ -1,0 +1,39 @@
+"""Data sets as resident tensors: ``load_dataset(name, root, ...)`` -> :class:`DatasetSplits`."""
+from __future__ import annotations
+
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping, Protocol
+
+from nasbench.data.cifar import DatasetNotFoundError, load_cifar10, load_cifar100
+from nasbench.data.digits import load_digits
+from nasbench.data.splits import DatasetSplits
+
+
+class DatasetLoader(Protocol):
+    def __call__(self, root: str | Path | None, *, seed: int = 0, train_fraction: float = 1.0,
+                 resolution: int | None = None, download: bool = True) -> DatasetSplits: ...
+
+
+DATASETS: Mapping[str, DatasetLoader] = MappingProxyType({
+    "cifar10": load_cifar10,
+    "cifar100": load_cifar100,
+    "digits": load_digits,
+})
+
+
+def load_dataset(name: str, root: str | Path | None = None, *, seed: int = 0,
+                 train_fraction: float = 1.0, resolution: int | None = None,
+                 download: bool = True) -> DatasetSplits:
+    """Load the data set ``name`` (a key of :data:`DATASETS`) from ``root``.
+
+    ``seed`` fixes the train/validation split, ``train_fraction`` keeps that fraction of
+    the training split (proxies), ``resolution`` resizes to a square of that side.
+    """
+    if name not in DATASETS:
+        raise KeyError(f"data set {name!r} is not one of {', '.join(DATASETS)}")
+    return DATASETS[name](root, seed=seed, train_fraction=train_fraction,
+                          resolution=resolution, download=download)
+
+
+__all__ = ["DATASETS", "DatasetNotFoundError", "DatasetSplits", "load_dataset"]

@@ -22,7 +22,9 @@ class Figures:
     """A published figure to check a rebuilt network against.
 
     ``params_tolerance`` and ``macs_tolerance`` are relative (0 = exact): papers round
-    their figures ("21.8M", "3.6×10⁹"), torchvision's counts are exact.
+    their figures ("21.8M", "3.6×10⁹"), torchvision's counts are exact. ``counts_aux``:
+    whether the figure includes the auxiliary heads' parameters (torchvision's GoogLeNet
+    count of 6,624,904 does not).
     """
 
     source: str
@@ -30,6 +32,7 @@ class Figures:
     params_tolerance: float = 0.0
     macs: float | None = None
     macs_tolerance: float = 0.03
+    counts_aux: bool = True
 
 
 @dataclass(frozen=True)
