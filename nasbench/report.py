@@ -1,0 +1,149 @@
+"""What a researcher reads after a search: ``summary.md``, plots, and drawings of the best
+cells (Graphviz ``.dot`` always; a PNG when ``dot`` is installed)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from nasbench.driver import best_record, best_summary
+from nasbench.run_store import HistoryRecord, RunStore
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the points not dominated in (lower cost, higher accuracy), by cost."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    front, best_accuracy = [], float("-inf")
+    for index in order:
+        if points[index][1] > best_accuracy:
+            front.append(index)
+            best_accuracy = points[index][1]
+    return front
+
+
+def summary_markdown(history: Sequence[HistoryRecord], top: int = 10) -> str:
+    finished = sorted((r for r in history if r.result.ok and r.result.val_acc is not None),
+                      key=lambda r: -r.result.val_acc)
+    failures = [r for r in history if not r.result.ok]
+    lines = [f"# Search summary", "", f"{len(history)} candidates, {len(finished)} finished, "
+             f"{len(failures)} failed.", "",
+             "| rank | trial | key | val_acc | test_acc | params | MACs | cost (s) |",
+             "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for rank, record in enumerate(finished[:top], start=1):
+        result = record.result
+        lines.append(f"| {rank} | {record.candidate.trial} | `{record.candidate.key}` | {result.val_acc:.4f} | "
+                     f"{'' if result.test_acc is None else f'{result.test_acc:.4f}'} | "
+                     f"{'' if result.params is None else f'{result.params:,}'} | "
+                     f"{'' if result.macs is None else f'{result.macs:,}'} | {result.cost_seconds:.1f} |")
+    if failures:
+        lines += ["", "## Failures", ""]
+        lines += [f"- trial {r.candidate.trial}: {r.result.status}: {r.result.message}" for r in failures[:top]]
+    return "\n".join(lines) + "\n"
+
+
+def plot_history(history: Sequence[HistoryRecord], run_dir: Path) -> list[Path]:
+    """Best-so-far against trials and against time; accuracy against MACs with the front."""
+    import logging
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
+    import matplotlib.pyplot as plt
+
+    written = []
+    accuracies = [r.result.val_acc if r.result.ok and r.result.val_acc is not None else None for r in history]
+    best, best_so_far = float("nan"), []
+    for accuracy in accuracies:
+        if accuracy is not None and not accuracy <= best:
+            best = accuracy
+        best_so_far.append(best)
+    elapsed, total = [], 0.0
+    for record in history:
+        total += record.result.cost_seconds
+        elapsed.append(total)
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    axes[0].plot(range(1, len(history) + 1), best_so_far, drawstyle="steps-post")
+    axes[0].set(xlabel="trials", ylabel="best validation accuracy", title="best so far")
+    axes[1].plot(elapsed, best_so_far, drawstyle="steps-post")
+    axes[1].set(xlabel="evaluation cost (s)", ylabel="best validation accuracy", title="best so far")
+    figure.tight_layout()
+    figure.savefig(run_dir / "best_so_far.png", dpi=100)
+    plt.close(figure)
+    written.append(run_dir / "best_so_far.png")
+    with_cost = [(float(r.result.macs), float(r.result.val_acc)) for r in history
+                 if r.result.ok and r.result.val_acc is not None and r.result.macs]
+    if with_cost:
+        front = pareto_front(with_cost)
+        figure, axis = plt.subplots(figsize=(5, 4))
+        axis.scatter([c for c, _ in with_cost], [a for _, a in with_cost], s=12, alpha=0.6, label="candidates")
+        axis.plot([with_cost[i][0] for i in front], [with_cost[i][1] for i in front], "r.-", label="Pareto front")
+        axis.set(xscale="log", xlabel="multiply-adds", ylabel="validation accuracy", title="accuracy vs cost")
+        axis.legend()
+        figure.tight_layout()
+        figure.savefig(run_dir / "pareto.png", dpi=100)
+        plt.close(figure)
+        written.append(run_dir / "pareto.png")
+    return written
+
+
+def cell_dot(cell: Mapping[str, Any], title: str) -> str:
+    """A Graphviz drawing of one cell: inputs, nodes, edges labelled with their ops."""
+    inputs = int(cell.get("inputs", 1))
+    lines = [f'digraph "{title}" {{', "  rankdir=LR;", f'  label="{title}";',
+             "  node [shape=box, style=rounded];"]
+    for index in range(inputs):
+        lines.append(f'  s{index} [label="input {index}", shape=ellipse];')
+    for offset, node in enumerate(cell["nodes"]):
+        state = inputs + offset
+        lines.append(f'  s{state} [label="{node.get("combine", "add")}"];')
+        for edge in node["edges"]:
+            params = ",".join(f"{k}={v}" for k, v in sorted(edge.get("params", {}).items()) if k in ("k", "dilation"))
+            label = edge["op"] + (f" {params}" if params else "")
+            lines.append(f'  s{edge["input"]} -> s{state} [label="{label}"];')
+    lines.append(f'  out [label="{cell.get("combine", "concat")}", shape=ellipse];')
+    lines += [f"  s{state} -> out;" for state in cell["output"]]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def draw_cells(network: Mapping[str, Any], run_dir: Path, prefix: str = "best") -> list[Path]:
+    """A ``.dot`` file per distinct cell of a network (and a PNG where ``dot`` exists)."""
+    written, seen = [], set()
+    for index, stage in enumerate(network["stages"]):
+        cell = stage["cell"]
+        signature = repr(cell)
+        if signature in seen or sum(len(node["edges"]) for node in cell["nodes"]) < 2:
+            continue
+        seen.add(signature)
+        name = stage.get("name") or f"stage{index}"
+        path = run_dir / f"{prefix}_{name}.dot"
+        path.write_text(cell_dot(cell, name))
+        written.append(path)
+        if shutil.which("dot"):
+            subprocess.run(["dot", "-Tpng", str(path), "-o", str(path.with_suffix(".png"))], check=False,
+                           capture_output=True, timeout=30)
+    return written
+
+
+def write_report(store: RunStore, history: Sequence[HistoryRecord], space_name: str,
+                 skeleton: Mapping[str, Any]) -> None:
+    """Write best.json, summary.md, the plots and the best cells' drawings."""
+    store.write_text("summary.md", summary_markdown(history))
+    if not history:
+        return
+    plot_history(history, store.run_dir)
+    best = best_record(list(history))
+    if best is None:
+        return
+    store.write_json("best.json", best_summary(best))
+    from nasbench.evaluators.proxy import network_for
+
+    try:
+        network = network_for(space_name, best.candidate.point, skeleton, num_classes=10, input_size=32,
+                              input_channels=3)
+    except (ValueError, ImportError):
+        return
+    store.write_json("best_network.json", network)
+    draw_cells(network, store.run_dir)

@@ -1,0 +1,126 @@
+"""`python -m nasbench.search +space=nasnet`: run an architecture search (thin Hydra entry).
+
+Overrides: ``search=``, ``evaluator=``, ``data=``, ``executor=``, ``budget.trials=``,
+``budget.seconds=``, ``seed=``, ``resume=RUN_DIR``; ``-m`` sweeps many searches, one run
+directory each. The work is in ``run_from_config``, which tests call directly.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from omegaconf import DictConfig, OmegaConf
+
+from nasbench.config import ConfigSchemaError, validate
+from nasbench.driver import SearchOutcome, run_search
+from nasbench.factories import ConfigError, make_evaluator, make_space, make_strategy
+from nasbench.report import write_report
+from nasbench.run_store import CONFIG, RunStore, RunStoreError
+from nasbench.strategies.budget import Budget, BudgetError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONF_DIR = REPO_ROOT / "conf"
+GROUPS = ("space", "search", "evaluator", "data", "trainer", "executor", "experiment")
+
+
+class SearchUsageError(ValueError):
+    """A search cannot start: no space, a bad override, an unreadable run to resume."""
+
+
+def group_choices(group: str, conf_dir: Path = CONF_DIR) -> list[str]:
+    return sorted(path.stem for path in (conf_dir / group).glob("*.yaml"))
+
+
+def check_overrides(overrides: Sequence[str], conf_dir: Path = CONF_DIR) -> str | None:
+    """A one-line complaint about the first override naming a missing config, or None."""
+    for override in overrides:
+        if "=" not in override or override.startswith("hydra"):
+            continue
+        key, value = override.split("=", 1)
+        group = key.lstrip("+~")
+        if group not in GROUPS:
+            continue
+        choices = group_choices(group, conf_dir)
+        for option in value.split(","):
+            if option and option not in choices:
+                return f"{group}={option}: no such {group}; choose from {', '.join(choices)}"
+    return None
+
+
+def _resume_config(cfg: DictConfig, command_line: Sequence[str]) -> DictConfig:
+    """On resume the run's own saved config is used; only budget and progress overrides
+    from this command line apply (so a search can be given more budget)."""
+    run_dir = Path(str(cfg.resume)).expanduser()
+    saved = run_dir / CONFIG
+    if not saved.is_file():
+        raise SearchUsageError(f"resume={run_dir}: no {CONFIG} there; is it a nasbench run directory?")
+    previous = OmegaConf.load(saved)
+    for override in command_line:
+        key = override.split("=", 1)[0].lstrip("+")
+        if key.startswith("budget") or key == "progress":
+            OmegaConf.update(previous, key, OmegaConf.select(cfg, key), force_add=True)
+    previous.resume = str(run_dir)
+    return previous
+
+
+def run_from_config(cfg: DictConfig, run_dir: Path, command_line: Sequence[str] = ()) -> SearchOutcome:
+    """Run (or resume) the search that ``cfg`` describes, in ``run_dir``."""
+    if cfg.get("resume"):
+        cfg = _resume_config(cfg, command_line)
+        run_dir = Path(str(cfg.resume)).expanduser()
+    if cfg.get("space") is None:
+        raise SearchUsageError("no search space chosen: add +space=NAME, one of "
+                               + ", ".join(group_choices("space")))
+    cfg = validate(cfg)
+    store = RunStore(run_dir)
+    store.write_text(CONFIG, OmegaConf.to_yaml(cfg))
+    space = make_space(cfg.space.name)
+    budget = Budget(trials=cfg.budget.trials, seconds=cfg.budget.seconds)
+    plain: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    strategy = make_strategy(cfg.search.name, space, int(cfg.seed), plain["search"]["params"], store.run_dir)
+    evaluate = make_evaluator(plain, cfg.space.name, plain["space"], REPO_ROOT)
+    if cfg.executor.name != "local":
+        from nasbench.executors import run_with_executor
+        outcome = run_with_executor(plain, strategy, evaluate, budget, store)
+    else:
+        outcome = run_search(strategy, evaluate, budget, store, progress=bool(cfg.progress))
+    write_report(store, outcome.history, space_name=cfg.space.name, skeleton=plain["space"].get("skeleton", {}))
+    return outcome
+
+
+def _task(cfg: DictConfig) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    try:
+        outcome = run_from_config(cfg, run_dir, list(hydra_cfg.overrides.task))
+    except (SearchUsageError, ConfigError, ConfigSchemaError, BudgetError, RunStoreError, FileNotFoundError,
+            ValueError) as exc:
+        print(f"search: {str(exc).splitlines()[0]}", file=sys.stderr)
+        raise SystemExit(2) from None
+    store_dir = Path(str(cfg.resume)).expanduser() if cfg.get("resume") else run_dir
+    best = outcome.best
+    line = f"run: {store_dir}  ({len(outcome.history)} candidates"
+    line += f", best val_acc {best.result.val_acc:.4f} at trial {best.candidate.trial})" if best else ", none finished)"
+    print(line)
+    if outcome.interrupted:
+        print(f"interrupted; continue with: python -m nasbench.search resume={store_dir}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import hydra
+
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    problem = check_overrides(arguments)
+    if problem:
+        print(f"search: {problem}", file=sys.stderr)
+        return 2
+    sys.argv = [sys.argv[0], *arguments]
+    hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(_task)()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""The NAS-Bench-201 network around a cell (Dong & Yang 2020, "NAS-Bench-201: Extending the
+Scope of Reproducible Neural Architecture Search", https://arxiv.org/abs/2001.00326, Fig. 1):
+a 3×3 conv stem, three stages of N cells at C, 2C, 4C channels joined by residual
+reduction blocks, BN-ReLU, global pooling and a linear classifier (N=5, C=16 in the paper)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..dsl import cell, edge, head, layer, network, node, stage
+from .nasbench201 import arch_edges
+
+# NAS-Bench-201's ops in our catalog: ReLU-Conv-BN convolutions, 3×3 average pooling,
+# the identity, and zero.
+OP_EDGES = {
+    "nor_conv_1x1": lambda source: edge("conv", source, k=1, order="act_conv_bn"),
+    "nor_conv_3x3": lambda source: edge("conv", source, k=3, order="act_conv_bn"),
+    "avg_pool_3x3": lambda source: edge("avg_pool", source, k=3),
+    "skip_connect": lambda source: edge("identity", source),
+    "none": lambda source: edge("zero", source),
+}
+
+
+def nasbench201_cell(point: str) -> dict[str, Any]:
+    """The cell of a NAS-Bench-201 string: node j sums op(i→j) over i < j; output node 3."""
+    incoming: dict[int, list[dict[str, Any]]] = {1: [], 2: [], 3: []}
+    for source, target, op in arch_edges(point):
+        incoming[target].append(OP_EDGES[op](source))
+    return cell([node(*incoming[target]) for target in (1, 2, 3)])
+
+
+def residual_reduction() -> dict[str, Any]:
+    """NAS-Bench-201's reduction block: a stride-2 basic residual block whose shortcut is
+    2×2 average pooling then a 1×1 conv."""
+    return cell([
+        node(edge("conv", 0, k=3, order="act_conv_bn")),
+        node(edge("avg_pool", 0, k=2, padding=0, count_include_pad=True)),
+        node(edge("conv", 2, k=1, order="conv", reduce=False)),
+        node(edge("conv", 1, k=3, order="act_conv_bn", reduce=False), edge("identity", 3, reduce=False)),
+    ])
+
+
+def nasbench201_network(point: str, cells_per_stage: int = 5, filters: int = 16, num_classes: int = 10,
+                        input_size: int = 32, input_channels: int = 3) -> dict[str, Any]:
+    """The NAS-Bench-201 network genotype for ``point`` (plain dict)."""
+    body = nasbench201_cell(point)
+    stages = [stage(body, cells_per_stage, width=filters, name="cells1"),
+              stage(residual_reduction(), width=2 * filters, stride=2, name="reduce1"),
+              stage(body, cells_per_stage, width=2 * filters, name="cells2"),
+              stage(residual_reduction(), width=4 * filters, stride=2, name="reduce2"),
+              stage(body, cells_per_stage, width=4 * filters, name="cells3"),
+              stage(cell([node(edge("bn", 0, reduce=False))]), name="lastact")]
+    return network(f"nasbench201:{point}", stages, stem=[layer("conv", filters, k=3, order="conv_bn")],
+                   head_spec=head("avg"), input_size=input_size, input_channels=input_channels,
+                   num_classes=num_classes)
