@@ -48,6 +48,49 @@ def check_overrides(overrides: Sequence[str], conf_dir: Path = CONF_DIR) -> str 
     return None
 
 
+def _first_of_sweep(override: str) -> str:
+    """``key=a,b,c`` -> ``key=a`` (a sweep's first job); lists and other forms unchanged."""
+    key, _, value = override.partition("=")
+    if "," in value and not any(bracket in value for bracket in "[]{}()'\""):
+        value = value.split(",")[0]
+    return f"{key}={value}"
+
+
+def precheck(arguments: Sequence[str], conf_dir: Path = CONF_DIR) -> str | None:
+    """Compose and validate the config once before Hydra runs, so that a bad override
+    is one line and exit code 2 rather than Hydra's error report."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    problem = check_overrides(arguments, conf_dir)
+    if problem:
+        return problem
+    overrides = [_first_of_sweep(a) for a in arguments
+                 if "=" in a and not a.startswith("-") and not a.lstrip("+~").startswith("hydra")]
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
+            cfg = compose(config_name="config", overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as exc:
+        message = str(exc).strip().splitlines()[0].rstrip(".")
+        if exc.__cause__ is not None and str(exc.__cause__).strip():
+            message += ": " + str(exc.__cause__).strip().splitlines()[0]
+        return message
+    finally:
+        GlobalHydra.instance().clear()
+    if cfg.get("resume"):
+        return None
+    if cfg.get("space") is None:
+        return "no search space chosen: add +space=NAME, one of " + ", ".join(group_choices("space", conf_dir))
+    try:
+        validate(cfg)
+    except ConfigSchemaError as exc:
+        return str(exc)
+    return None
+
+
 def _resume_config(cfg: DictConfig, command_line: Sequence[str]) -> DictConfig:
     """On resume the run's own saved config is used; only budget and progress overrides
     from this command line apply (so a search can be given more budget)."""
@@ -113,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import hydra
 
     arguments = list(sys.argv[1:] if argv is None else argv)
-    problem = check_overrides(arguments)
+    problem = precheck(arguments)
     if problem:
         print(f"search: {problem}", file=sys.stderr)
         return 2

@@ -1,0 +1,108 @@
+"""The search entry point on the NAS-Bench-201 table: run directory, determinism,
+one-line errors, and kill-and-resume without losing or repeating a candidate."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+from nasbench.evaluators.nasbench201 import default_table_path
+from nasbench.search import CONF_DIR, REPO_ROOT, main, precheck, run_from_config
+
+pytestmark = pytest.mark.skipif(not default_table_path().is_file(), reason="NAS-Bench-201 table not found")
+TABLE = ["+space=nasbench201", "evaluator=nasbench201", "progress=false"]
+
+
+def composed(overrides):
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        return compose(config_name="config", overrides=overrides)
+
+
+def keys(run_dir: Path) -> list[tuple[int, str]]:
+    lines = (run_dir / "history.jsonl").read_text().splitlines()
+    return [(json.loads(line)["trial"], json.loads(line)["key"]) for line in lines]
+
+
+@pytest.mark.parametrize("search", ["random", "evolution", "reinforce", "tpe"])
+def test_search_writes_a_complete_run_directory(tmp_path, search):
+    outcome = run_from_config(composed(TABLE + [f"search={search}", "budget.trials=15"]), tmp_path)
+    assert len(outcome.history) == 15
+    assert len(keys(tmp_path)) == 15
+    for name in ("config.yaml", "best.json", "summary.md", "strategy_state.pt", "best_so_far.png"):
+        assert (tmp_path / name).is_file(), name
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert best["result"]["val_acc"] == max(r.result.val_acc for r in outcome.history)
+    assert list((tmp_path).glob("best_*.dot"))
+
+
+def test_same_seed_same_candidates_and_metrics(tmp_path):
+    cfg = TABLE + ["search=evolution", "budget.trials=25", "seed=3"]
+    run_from_config(composed(cfg), tmp_path / "a")
+    run_from_config(composed(cfg), tmp_path / "b")
+    run_from_config(composed(TABLE + ["search=evolution", "budget.trials=25", "seed=4"]), tmp_path / "c")
+    assert keys(tmp_path / "a") == keys(tmp_path / "b")
+    assert keys(tmp_path / "a") != keys(tmp_path / "c")
+
+
+def test_seconds_budget_is_simulated_time(tmp_path):
+    outcome = run_from_config(composed(TABLE + ["search=random", "budget.trials=null", "budget.seconds=1000"]), tmp_path)
+    spent = sum(r.result.cost_seconds for r in outcome.history)
+    assert spent >= 1000 and spent - outcome.history[-1].result.cost_seconds < 1000
+
+
+def test_resume_continues_with_more_budget(tmp_path):
+    run_from_config(composed(TABLE + ["search=reinforce", "budget.trials=10"]), tmp_path / "full")
+    run_from_config(composed(TABLE + ["search=reinforce", "budget.trials=4"]), tmp_path / "part")
+    resumed = composed(TABLE + [f"resume={tmp_path / 'part'}", "budget.trials=10"])
+    run_from_config(resumed, tmp_path / "unused", command_line=["budget.trials=10"])
+    assert keys(tmp_path / "part") == keys(tmp_path / "full")
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ([], "no search space chosen: add +space=NAME, one of amoeba, blocks, darts, nasbench201, nasnet"),
+    (["+space=nasbench201", "search=evolutoin"], "search=evolutoin: no such search; choose from "),
+    (["+space=nasbench201", "budget.trails=3"], "Could not override 'budget.trails': Key 'trails' is not in struct"),
+])
+def test_bad_command_lines_get_one_line_and_exit_2(arguments, message, capsys):
+    assert main(arguments) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"search: {message}") and "\n" not in err
+
+
+def test_precheck_accepts_sweeps():
+    assert precheck(TABLE + ["search=random,evolution", "seed=0,1"]) is None
+
+
+def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path):
+    """Kill the search process at a random moment, resume, and compare with an
+    uninterrupted run of the same config."""
+    run_dir = tmp_path / "killed"
+    args = [sys.executable, "-m", "nasbench.search", *TABLE, "search=evolution", "budget.trials=150",
+            f"hydra.run.dir={run_dir}"]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    history = run_dir / "history.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if history.exists() and history.read_text().count("\n") >= 40:
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done_before = history.read_text().count("\n")
+    assert 0 < done_before < 150
+    resumed = subprocess.run([sys.executable, "-m", "nasbench.search", f"resume={run_dir}",
+                              f"hydra.run.dir={tmp_path / 'resume-log'}"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    run_from_config(composed(TABLE + ["search=evolution", "budget.trials=150"]), tmp_path / "reference")
+    assert keys(run_dir) == keys(tmp_path / "reference")
+    trials = [trial for trial, _ in keys(run_dir)]
+    assert trials == list(range(150))
