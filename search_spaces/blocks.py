@@ -69,7 +69,8 @@ def dense_layer(bottleneck_width: int = 4, dropout: float = 0.0) -> dict[str, An
     """BN-ReLU-1×1 conv (4k) - BN-ReLU-3×3 conv (k), concatenated to the input
     (Huang et al. 2017, "Densely Connected Convolutional Networks", https://arxiv.org/abs/1608.06993).
     The stage width is the growth rate k."""
-    nodes = [node(edge("conv", 0, width=bottleneck_width, k=1, order="bn_act_conv"))]
+    # The input is concatenated to the output, so the layer cannot carry a stride.
+    nodes = [node(edge("conv", 0, width=bottleneck_width, k=1, order="bn_act_conv", reduce=False))]
     nodes.append(node(edge("conv", 1, k=3, order="bn_act_conv")))
     if dropout:
         nodes.append(node(edge("dropout", 2, p=dropout)))
@@ -108,14 +109,16 @@ def depthwise_separable(width_ratio: float = 1.0) -> dict[str, Any]:
 
 
 def plain_convs(count: int, k: int = 3, order: str = "conv_bn_act", pool: str | None = "max_pool",
-                one_by_one_last: bool = False) -> dict[str, Any]:
+                one_by_one_last: bool = False, bias: bool | None = None) -> dict[str, Any]:
     """``count`` k×k convolutions and a closing 2×2 pooling that carries the stride (VGG,
     Simonyan & Zisserman 2015, https://arxiv.org/abs/1409.1556); ``one_by_one_last`` makes
-    the last convolution 1×1 (VGG configuration C)."""
+    the last convolution 1×1 (VGG configuration C). ``bias``: the conv op's default (a
+    bias only without BN) unless given; torchvision's vgg*_bn keep it before their BN."""
+    extra = {} if bias is None else {"bias": bias}
     nodes = []
     for index in range(count):
         kernel = 1 if one_by_one_last and index == count - 1 else k
-        nodes.append(node(edge("conv", index, k=kernel, order=order, reduce=False)))
+        nodes.append(node(edge("conv", index, k=kernel, order=order, reduce=False, **extra)))
     if pool:
         nodes.append(node(edge(pool, count, k=2, padding=0, reduce=True)))
     return cell(nodes)

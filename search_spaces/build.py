@@ -128,8 +128,10 @@ class Cell(nn.Module):
         drop = self.drop_prob if self.training else 0.0
         for edges, (sources, combine, droppable) in zip(self.nodes, self.plan):
             outputs = [edge(states[source]) for edge, source in zip(edges, sources)]
-            if drop > 0.0 and combine == "mean" and len(outputs) > 1:
-                outputs = _local_drop(outputs, drop)
+            if drop > 0.0 and combine == "mean":
+                # A mean node is a FractalNet join: a lone path is never dropped.
+                if len(outputs) > 1:
+                    outputs = _local_drop(outputs, drop)
             elif drop > 0.0:
                 outputs = [drop_path(out, drop) if can else out for out, can in zip(outputs, droppable)]
             states.append(_combine(outputs, combine))

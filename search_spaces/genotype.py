@@ -206,9 +206,12 @@ class NetworkGenotype:
             for stage in self.stages))
 
     def key(self) -> str:
-        """Hash of the canonical form (the name is not part of it)."""
-        data = dataclasses.replace(self.canonical(), name="").to_dict()
-        return _hash(data)
+        """Hash of the canonical form; names (of the network and its stages) are labels,
+        not structure, and are not part of it."""
+        canonical = self.canonical()
+        unnamed = dataclasses.replace(canonical, name="", stages=tuple(
+            dataclasses.replace(stage, name="") for stage in canonical.stages))
+        return _hash(unnamed.to_dict())
 
 
 def _hash(data: Any) -> str:

@@ -238,6 +238,15 @@ def avg_pool(C_in: int, C_out: int, stride: int, k: int = 3, padding: int | None
     return _pool("avg", C_in, C_out, stride, k, padding, ceil_mode, count_include_pad, trainable, act)
 
 
+def adaptive_avg_pool(C_in: int, C_out: int, stride: int, size: int = 1) -> nn.Module:
+    """Average pooling to a fixed ``size``×``size`` output, whatever the input resolution
+    (torchvision's GoogLeNet auxiliary heads pool to 4×4 before their 1×1 conv)."""
+    _require_same_channels("adaptive_avg_pool", C_in, C_out)
+    if stride != 1:
+        raise OpError("adaptive_avg_pool sets its output size; it takes no stride")
+    return nn.AdaptiveAvgPool2d(size)
+
+
 def identity(C_in: int, C_out: int, stride: int) -> nn.Module:
     """The identity; only where shapes already match."""
     _require_same_channels("identity", C_in, C_out)
@@ -433,4 +442,6 @@ def default_catalog() -> OpCatalog:
         "conv": conv, "dw_conv": dw_conv, "table_conv": table_conv, "sep_conv": sep_conv, "fact_conv": fact_conv,
         "max_pool": max_pool, "avg_pool": avg_pool, "identity": identity, "skip": skip,
         "zero": zero, "se": se, "lrn": lrn, "bn": bn, "act": act, "dropout": dropout,
-    }, keeps_channels=frozenset({"dw_conv", "max_pool", "avg_pool", "identity", "se", "lrn", "bn", "act", "dropout"}))
+        "adaptive_avg_pool": adaptive_avg_pool,
+    }, keeps_channels=frozenset({"dw_conv", "max_pool", "avg_pool", "identity", "se", "lrn", "bn", "act", "dropout",
+                                 "adaptive_avg_pool"}))

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from . import resnet
+from . import alexnet, densenet, fractalnet, inception, lenet, mobilenet, nin, resnet, vgg, xception
 from .registry import Figures, ZooEntry, ZooError, make_registry
 
-FAMILIES = (resnet,)
+FAMILIES = (resnet, inception, lenet, alexnet, vgg, nin, densenet, xception, mobilenet, fractalnet)
 
 
 def zoo() -> Mapping[str, ZooEntry]:
