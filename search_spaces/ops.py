@@ -359,12 +359,14 @@ def se(C_in: int, C_out: int, stride: int, reduction: int = 16, divisor: int = 1
 
 def lrn(C_in: int, C_out: int, stride: int, size: int = 5, alpha: float = 1e-4, beta: float = 0.75,
         k: float = 2.0) -> nn.Module:
-    """Local response normalization across ``size`` adjacent maps, AlexNet's formula with
-    k=2, n=5, α=1e-4, β=0.75 (Krizhevsky et al. 2012, Sec. 3.3)."""
+    """Local response normalization across ``size`` adjacent maps with AlexNet's formula
+    b = a / (k + α Σ a²)^β and its constants k=2, n=5, α=1e-4, β=0.75 (Krizhevsky et al.
+    2012, Sec. 3.3). α multiplies the plain sum, as in the paper."""
     _require_same_channels("lrn", C_in, C_out)
     if stride != 1:
         raise OpError("lrn cannot apply a stride")
-    return nn.LocalResponseNorm(size, alpha=alpha, beta=beta, k=k)
+    # NOTE: PyTorch (like Caffe) divides alpha by size; scaling it back gives the paper's sum.
+    return nn.LocalResponseNorm(size, alpha=alpha * size, beta=beta, k=k)
 
 
 def bn(C_in: int, C_out: int, stride: int, act: str = "relu", bn_eps: float = 1e-5) -> nn.Module:

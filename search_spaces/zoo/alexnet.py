@@ -19,7 +19,7 @@ TORCHVISION = "torchvision.models"
 # Sec. 3.3: k = 2, n = 5, α = 1e-4, β = 0.75.
 # NOTE: nn.LocalResponseNorm divides α by n (as Caffe does); the paper's formula multiplies
 # the plain sum of squares by α, so α·n is passed to reproduce it.
-LRN = {"size": 5, "alpha": 5e-4, "beta": 0.75, "k": 2.0}
+LRN = {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 2.0}  # Sec. 3.3
 OVERLAPPING_POOL = {"k": 3, "padding": 0}  # Sec. 3.4: z = 3, s = 2
 FC_LAYERS = (4096, 4096)
 
