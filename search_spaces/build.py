@@ -128,12 +128,13 @@ class Cell(nn.Module):
         drop = self.drop_prob if self.training else 0.0
         for edges, (sources, combine, droppable) in zip(self.nodes, self.plan):
             outputs = [edge(states[source]) for edge, source in zip(edges, sources)]
-            if drop > 0.0 and combine == "mean":
-                # A mean node is a FractalNet join: a lone path is never dropped.
-                if len(outputs) > 1:
+            # Drop-path drops one of several paths into a node, never a lone path: a mean
+            # node is a FractalNet join (local drop-path), others drop each non-identity op.
+            if drop > 0.0 and len(outputs) > 1:
+                if combine == "mean":
                     outputs = _local_drop(outputs, drop)
-            elif drop > 0.0:
-                outputs = [drop_path(out, drop) if can else out for out, can in zip(outputs, droppable)]
+                else:
+                    outputs = [drop_path(out, drop) if can else out for out, can in zip(outputs, droppable)]
             states.append(_combine(outputs, combine))
         return _combine([states[i] for i in self.output], self.output_combine)
 
