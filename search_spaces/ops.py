@@ -261,11 +261,10 @@ class FactorizedReduce(nn.Module):
 
     def __init__(self, C_in: int, C_out: int, bn_eps: float = 1e-5):
         super().__init__()
-        if C_out % 2:
-            raise OpError(f"factorized reduction needs an even C_out, got {C_out}")
+        # NOTE: an odd C_out is split C//2 + (C - C//2); NASNet and DARTS assume even widths.
         self.act = nn.ReLU(inplace=False)
         self.conv_1 = nn.Conv2d(C_in, C_out // 2, 1, stride=2, bias=False)
-        self.conv_2 = nn.Conv2d(C_in, C_out // 2, 1, stride=2, bias=False)
+        self.conv_2 = nn.Conv2d(C_in, C_out - C_out // 2, 1, stride=2, bias=False)
         self.bn = nn.BatchNorm2d(C_out, eps=bn_eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from nasbench.data import load_dataset
 from nasbench.data.splits import DatasetSplits
 from nasbench.result import EvalResult
-from nasbench.train.trainer import ProxyTrainer, TrainerConfig
+from nasbench.train.trainer import ProgressCallback, ProxyTrainer, TrainerConfig
 from search_spaces.build import build_network
 from search_spaces.genotype import NetworkGenotype
 
@@ -31,8 +31,8 @@ def network_for(space_name: str, point: Any, skeleton: Mapping[str, Any], num_cl
                                    filters=int(skeleton.get("filters", 16)), num_classes=num_classes,
                                    input_size=input_size, input_channels=input_channels)
     from search_spaces.skeletons import cell_network
-    return cell_network(space_name, point, "cifar", cells_per_stage=int(skeleton.get("cells_per_stage", 1)),
-                        filters=int(skeleton.get("filters", 16)), aux_head=bool(skeleton.get("aux_head", False)),
+    return cell_network(space_name, point, "cifar", N=int(skeleton.get("cells_per_stage", 1)),
+                        F=int(skeleton.get("filters", 16)), aux=bool(skeleton.get("aux_head", False)),
                         num_classes=num_classes, input_size=input_size, input_channels=input_channels)
 
 
@@ -66,7 +66,9 @@ class ProxyEvaluator:
                 resolution=self.data.get("resolution"))
         return self._splits
 
-    def evaluate(self, point: Any, seed: int) -> EvalResult:
+    def evaluate(self, point: Any, seed: int, progress: ProgressCallback | None = None) -> EvalResult:
+        """Train ``point``'s proxy network; ``progress`` is the trainer's per-epoch
+        callback (``ProxyTrainer.fit``), used by the Ray executor to report each epoch."""
         splits = self.splits()
         channels, height, _ = splits.input_shape
         try:
@@ -74,7 +76,7 @@ class ProxyEvaluator:
             model = build_network(NetworkGenotype.from_dict(genotype).to_dict())
         except ValueError as exc:
             return EvalResult(status="error", message=f"cannot build the candidate: {exc}", seed=seed)
-        result = ProxyTrainer(trainer_config(self.trainer, seed)).fit(model, splits)
+        result = ProxyTrainer(trainer_config(self.trainer, seed)).fit(model, splits, progress=progress)
         result.settings = {**result.settings, "skeleton": self.skeleton, "data": self.data,
                            "space": self.space_name}
         return result

@@ -1,0 +1,158 @@
+"""Published cells as points of the cell spaces (``search_spaces.spaces.cell_spaces``).
+
+Constants next to each other, easy to diff (DARTS' ``genotypes.py``), in our point form:
+``{"normal": [[op_a, input_a, op_b, input_b], ...], "reduce": [...]}``. State 0 is the
+older cell input h_{i-1}, state 1 the newer h_i, state ``i + 2`` block ``i``'s output.
+The TF releases of NASNet and AmoebaNet number the two inputs the other way round
+(their state 0 is h_i); the cells below are translated.
+
+Where the released implementation concatenates other states than the space's rule would
+(the rule: the states no block reads), ``IMPLEMENTATION_OUTPUT`` records the release's
+choice; ``search_spaces.skeletons.cell_network(..., output=...)`` builds with it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .spaces.base import SpaceError
+
+
+def _freeze(point: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType({kind: tuple(tuple(block) for block in blocks) for kind, blocks in point.items()})
+
+
+# NASNet-A (Zoph et al. 2018, https://arxiv.org/abs/1707.07012, Fig. 4), as released in
+# TF-slim's nasnet_utils.py (NasNetANormalCell / NasNetAReductionCell) and transcribed in
+# DARTS' genotypes.py (whose normal_concat/reduce_concat follow the unused-states rule).
+NASNET_A = _freeze({
+    "normal": (
+        ("sep_conv_5x5", 1, "sep_conv_3x3", 0),
+        ("sep_conv_5x5", 0, "sep_conv_3x3", 0),
+        ("avg_pool_3x3", 1, "identity", 0),
+        ("avg_pool_3x3", 0, "avg_pool_3x3", 0),
+        ("sep_conv_3x3", 1, "identity", 1),
+    ),
+    "reduce": (
+        ("sep_conv_5x5", 1, "sep_conv_7x7", 0),
+        ("max_pool_3x3", 1, "sep_conv_7x7", 0),
+        ("avg_pool_3x3", 1, "sep_conv_5x5", 0),
+        ("identity", 3, "avg_pool_3x3", 2),
+        ("sep_conv_3x3", 2, "max_pool_3x3", 1),
+    ),
+})
+# NOTE: the TF-slim release concatenates h_{i-1} and all five blocks in the normal cell
+# (6 states: the "1056" of NASNet-A (4 @ 1056) is 6 × 176) and blocks 1-4 in the
+# reduction cell, not the unused states alone (blocks 0-4, and blocks 2-4).
+NASNET_A_OUTPUT = MappingProxyType({"normal": (0, 2, 3, 4, 5, 6), "reduce": (3, 4, 5, 6)})
+
+# AmoebaNet-A (Real et al. 2019, https://arxiv.org/abs/1802.01548, Fig. 4), as released in
+# the TF TPU models' amoeba_net/model_specs.py ('amoeba_net_a').
+# NOTE: DARTS' genotypes.py lists an "AmoebaNet" whose blocks differ from this release in
+# most ops and inputs; we follow the authors' release.
+AMOEBA_A = _freeze({
+    "normal": (
+        ("avg_pool_3x3", 1, "max_pool_3x3", 1),
+        ("sep_conv_3x3", 0, "identity", 0),
+        ("identity", 1, "avg_pool_3x3", 0),
+        ("sep_conv_3x3", 1, "sep_conv_5x5", 2),
+        ("avg_pool_3x3", 5, "sep_conv_3x3", 1),
+    ),
+    "reduce": (
+        ("sep_conv_3x3", 0, "avg_pool_3x3", 1),
+        ("max_pool_3x3", 1, "sep_conv_7x7", 2),
+        ("max_pool_3x3", 0, "max_pool_3x3", 1),
+        ("sep_conv_3x3", 4, "conv_1x7_7x1", 1),
+        ("avg_pool_3x3", 0, "sep_conv_7x7", 1),
+    ),
+})
+# NOTE: the release's used_hiddenstates concatenate h_{i-1} with blocks 1, 2, 4 in the
+# normal cell and all five blocks in the reduction cell (the rule gives blocks 1, 2, 4
+# and blocks 1, 3, 4).
+AMOEBA_A_OUTPUT = MappingProxyType({"normal": (0, 3, 4, 6), "reduce": (2, 3, 4, 5, 6)})
+
+# DARTS (second order) (Liu et al. 2019, https://arxiv.org/abs/1806.09055, Fig. 4 and 5;
+# DARTS_V2 in the authors' cnn/genotypes.py). The space's rule (all four nodes) is the
+# release's concat.
+DARTS_V2 = _freeze({
+    "normal": (
+        ("sep_conv_3x3", 0, "sep_conv_3x3", 1),
+        ("sep_conv_3x3", 0, "sep_conv_3x3", 1),
+        ("sep_conv_3x3", 1, "skip_connect", 0),
+        ("skip_connect", 0, "dil_conv_3x3", 2),
+    ),
+    "reduce": (
+        ("max_pool_3x3", 0, "max_pool_3x3", 1),
+        ("skip_connect", 2, "max_pool_3x3", 1),
+        ("max_pool_3x3", 0, "skip_connect", 2),
+        ("skip_connect", 2, "max_pool_3x3", 1),
+    ),
+})
+
+# ENAS (Pham et al. 2018, "Efficient Neural Architecture Search via Parameter Sharing",
+# https://arxiv.org/abs/1802.03268, Fig. 7): the fixed_arc of the authors'
+# scripts/cifar10_micro_final.sh (ops 0-4: sep 3×3, sep 5×5, avg 3×3, max 3×3, identity;
+# ENAS numbers the inputs as we do). Its ops are all NASNet ops and ENAS concatenates the
+# unused states, so the cell is a point of the nasnet space.
+# NOTE: third-party transcriptions of the paper's figure into DARTS' format differ from
+# this arc (and from each other); we follow the authors' script.
+ENAS = _freeze({
+    "normal": (
+        ("avg_pool_3x3", 0, "sep_conv_3x3", 0),
+        ("identity", 0, "sep_conv_5x5", 0),
+        ("identity", 0, "sep_conv_5x5", 1),
+        ("sep_conv_3x3", 1, "sep_conv_5x5", 0),
+        ("avg_pool_3x3", 0, "sep_conv_5x5", 1),
+    ),
+    "reduce": (
+        ("sep_conv_3x3", 1, "sep_conv_3x3", 1),
+        ("max_pool_3x3", 0, "avg_pool_3x3", 0),
+        ("sep_conv_5x5", 1, "sep_conv_5x5", 3),
+        ("sep_conv_3x3", 1, "identity", 0),
+        ("max_pool_3x3", 0, "sep_conv_5x5", 1),
+    ),
+})
+
+
+@dataclass(frozen=True)
+class PublishedCell:
+    """A published cell: its space, its point, and the release's output states where they
+    differ from the space's rule (``None``: the rule is the release's)."""
+
+    name: str
+    space: str
+    point: Mapping[str, Any]
+    paper: str
+    implementation_output: Mapping[str, tuple[int, ...]] | None = None
+
+
+PUBLISHED: Mapping[str, PublishedCell] = MappingProxyType({
+    "nasnet_a": PublishedCell(
+        "nasnet_a", "nasnet", NASNET_A,
+        "Learning Transferable Architectures for Scalable Image Recognition (Zoph et al. 2018), "
+        "https://arxiv.org/abs/1707.07012", NASNET_A_OUTPUT),
+    "amoeba_a": PublishedCell(
+        "amoeba_a", "amoeba", AMOEBA_A,
+        "Regularized Evolution for Image Classifier Architecture Search (Real et al. 2019), "
+        "https://arxiv.org/abs/1802.01548", AMOEBA_A_OUTPUT),
+    "darts_v2": PublishedCell(
+        "darts_v2", "darts", DARTS_V2,
+        "DARTS: Differentiable Architecture Search (Liu et al. 2019), https://arxiv.org/abs/1806.09055"),
+    "enas": PublishedCell(
+        "enas", "nasnet", ENAS,
+        "Efficient Neural Architecture Search via Parameter Sharing (Pham et al. 2018), "
+        "https://arxiv.org/abs/1802.03268"),
+})
+
+
+def published(name: str) -> PublishedCell:
+    """The published cell called ``name``; its ``point`` is read-only (see ``point``)."""
+    if name not in PUBLISHED:
+        raise SpaceError(f"{name!r} is not a published cell; known: {', '.join(PUBLISHED)}")
+    return PUBLISHED[name]
+
+
+def point(name: str) -> dict[str, list[list[Any]]]:
+    """A fresh, mutable JSON copy of the published cell ``name``."""
+    return {kind: [list(block) for block in blocks] for kind, blocks in published(name).point.items()}
