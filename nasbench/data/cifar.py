@@ -1,0 +1,202 @@
+"""CIFAR-10 and CIFAR-100 from the official python-version archives.
+
+Krizhevsky, "Learning Multiple Layers of Features from Tiny Images", 2009;
+https://www.cs.toronto.edu/~kriz/cifar.html. Each archive holds pickled dicts whose
+``b'data'`` is a uint8 N×3072 array (1024 red, then green, then blue values of a 32×32
+image, row-major) and whose labels sit under ``b'labels'`` (CIFAR-10) or
+``b'fine_labels'`` (CIFAR-100).
+
+The loader looks in ``root`` for the extracted folder, then for the archive (which it
+extracts there), then downloads the archive from the official address and checks its
+md5. When all three fail it raises :class:`DatasetNotFoundError` with a one-line message
+that says where it looked and how to provide the files.
+"""
+from __future__ import annotations
+
+import hashlib
+import pickle
+import shutil
+import tarfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from nasbench.data.splits import DatasetSplits, build_splits
+
+Downloader = Callable[[str, Path], None]
+"""Fetches ``url`` into the file ``destination``; raises on any failure."""
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """The data set's files are not on disk and could not be downloaded."""
+
+
+@dataclass(frozen=True)
+class CifarArchive:
+    """Where one CIFAR variant lives and how its pickles are laid out."""
+
+    name: str
+    url: str
+    archive: str
+    md5: str
+    folder: str
+    train_files: tuple[str, ...]
+    test_files: tuple[str, ...]
+    label_key: bytes
+    num_classes: int
+
+
+CIFAR10 = CifarArchive(
+    name="cifar10",
+    url="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+    archive="cifar-10-python.tar.gz",
+    md5="c58f30108f718f92721af3b95e74349a",
+    folder="cifar-10-batches-py",
+    train_files=tuple(f"data_batch_{i}" for i in range(1, 6)),
+    test_files=("test_batch",),
+    label_key=b"labels",
+    num_classes=10,
+)
+
+CIFAR100 = CifarArchive(
+    name="cifar100",
+    url="https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+    archive="cifar-100-python.tar.gz",
+    md5="eb9058c3a382ffc7106e4002c42a8d85",
+    folder="cifar-100-python",
+    train_files=("train",),
+    test_files=("test",),
+    label_key=b"fine_labels",
+    num_classes=100,
+)
+
+VAL_SIZE = 5000
+"""Images held out of the 50,000 training images for validation (45,000/5,000)."""
+
+
+def urllib_download(url: str, destination: Path) -> None:
+    """Stream ``url`` into ``destination`` with the standard library."""
+    with urllib.request.urlopen(url, timeout=60) as response, open(destination, "wb") as out:
+        shutil.copyfileobj(response, out, length=1 << 20)
+
+
+def file_md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _one_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"
+
+
+def _missing_files(folder: Path, spec: CifarArchive) -> list[str]:
+    return [name for name in spec.train_files + spec.test_files if not (folder / name).is_file()]
+
+
+def _extract(archive: Path, root: Path) -> None:
+    with tarfile.open(archive, "r:gz") as tar:
+        # The "data" filter refuses absolute paths, links out of root and device files.
+        tar.extractall(root, filter="data")
+
+
+def _download(spec: CifarArchive, root: Path, downloader: Downloader) -> None:
+    """Download the archive into ``root``, verify its md5 and move it into place."""
+    root.mkdir(parents=True, exist_ok=True)
+    partial = root / (spec.archive + ".part")
+    try:
+        downloader(spec.url, partial)
+        digest = file_md5(partial)
+        if digest != spec.md5:
+            raise OSError(f"md5 {digest} of the downloaded file is not {spec.md5}")
+        partial.replace(root / spec.archive)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def locate(spec: CifarArchive, root: str | Path, *, download: bool = True,
+           downloader: Downloader | None = None) -> Path:
+    """The folder holding ``spec``'s batch files, extracting or downloading as needed.
+
+    ``downloader`` defaults to :func:`urllib_download`.
+    """
+    root = Path(root).expanduser()
+    downloader = downloader if downloader is not None else urllib_download
+    folder, archive = root / spec.folder, root / spec.archive
+    if not _missing_files(folder, spec):
+        return folder
+    failure = "downloading is off (download=False)"
+    if not archive.is_file() and download:
+        try:
+            _download(spec, root, downloader)
+        except Exception as error:  # any failure of the network or the disk ends the same way
+            failure = f"download from {spec.url} failed ({_one_line(error)})"
+    if archive.is_file():
+        _extract(archive, root)
+        missing = _missing_files(folder, spec)
+        if not missing:
+            return folder
+        failure = f"{archive} lacks {', '.join(missing)}"
+    raise DatasetNotFoundError(
+        f"{spec.name} not found: looked for {folder}/ and {archive}; {failure}; "
+        f"put {spec.archive} (md5 {spec.md5}, from {spec.url}) or its extracted "
+        f"{spec.folder}/ folder in {root}"
+    )
+
+
+def read_batches(folder: Path, names: tuple[str, ...], label_key: bytes) -> tuple[Tensor, Tensor]:
+    """Images (uint8 N×3×32×32) and labels (int64 N) of the pickled batch files ``names``."""
+    images, labels = [], []
+    for name in names:
+        with open(folder / name, "rb") as handle:
+            # NOTE: the official files are Python 2 pickles; "bytes" keeps their str keys
+            # as bytes and decodes the numpy array without guessing an encoding.
+            record = pickle.load(handle, encoding="bytes")
+        images.append(np.asarray(record[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        labels.append(np.asarray(record[label_key], dtype=np.int64))
+    return torch.from_numpy(np.concatenate(images)), torch.from_numpy(np.concatenate(labels))
+
+
+def load_cifar(spec: CifarArchive, root: str | Path | None, *, seed: int = 0,
+               train_fraction: float = 1.0, resolution: int | None = None,
+               val_size: int = VAL_SIZE, download: bool = True,
+               downloader: Downloader | None = None) -> DatasetSplits:
+    """Train (45,000), validation (5,000, seeded) and test (10,000) splits of ``spec``.
+
+    ``root`` is the directory that holds (or will hold) the archive or its extracted folder;
+    ``downloader`` is how the archive is fetched when neither is there and ``download`` is on.
+    """
+    if root is None:
+        raise ValueError(f"root: {spec.name} needs the directory that holds (or will hold) "
+                         f"{spec.archive}")
+    folder = locate(spec, root, download=download, downloader=downloader)
+    images, labels = read_batches(folder, spec.train_files, spec.label_key)
+    test_images, test_labels = read_batches(folder, spec.test_files, spec.label_key)
+    return build_splits(images, labels, test_images, test_labels, val_size=val_size, seed=seed,
+                        train_fraction=train_fraction, resolution=resolution,
+                        num_classes=spec.num_classes, name=spec.name)
+
+
+def load_cifar10(root: str | Path | None, *, seed: int = 0, train_fraction: float = 1.0,
+                 resolution: int | None = None, val_size: int = VAL_SIZE, download: bool = True,
+                 downloader: Downloader | None = None) -> DatasetSplits:
+    """CIFAR-10: 10 classes of 32×32 RGB images; arguments as in :func:`load_cifar`."""
+    return load_cifar(CIFAR10, root, seed=seed, train_fraction=train_fraction,
+                      resolution=resolution, val_size=val_size, download=download,
+                      downloader=downloader)
+
+
+def load_cifar100(root: str | Path | None, *, seed: int = 0, train_fraction: float = 1.0,
+                  resolution: int | None = None, val_size: int = VAL_SIZE, download: bool = True,
+                  downloader: Downloader | None = None) -> DatasetSplits:
+    """CIFAR-100 with its 100 fine labels; arguments as in :func:`load_cifar`."""
+    return load_cifar(CIFAR100, root, seed=seed, train_fraction=train_fraction,
+                      resolution=resolution, val_size=val_size, download=download,
+                      downloader=downloader)
