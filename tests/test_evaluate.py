@@ -1,0 +1,22 @@
+"""`python -m nasbench.evaluate`: a small ResNet proxy learns digits; bad names exit 2."""
+import json
+
+from nasbench.evaluate import main
+
+
+def test_small_resnet_proxy_learns_digits(capsys):
+    assert main(["resnet20_cifar", "--epochs", "5", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "ok" and result["val_acc"] > 0.9
+    assert result["params"] == 269_434 and len(result["val_curve"]) == 5
+
+
+def test_published_cell_in_the_small_skeleton(capsys):
+    assert main(["darts_v2", "--epochs", "1", "--filters", "8", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "ok"
+
+
+def test_unknown_network_is_one_line_and_exit_2(capsys):
+    assert main(["resnet35"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("evaluate: unknown network 'resnet35'") and "resnet34" in err and "\n" not in err
