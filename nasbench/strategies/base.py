@@ -1,0 +1,85 @@
+"""The protocol every search strategy follows: ask, tell, and a resumable state.
+
+A strategy proposes candidates with ``ask()`` and learns from ``tell(candidate, result)``.
+Several candidates may be outstanding at once (asynchronous workers), results may arrive
+in any order, and a result may be a failure (``status != "ok"``, ``val_acc`` None).
+
+Each candidate's randomness derives from the search seed and its trial number
+(``derive_seed``), not from a generator that advances with every call, so a search
+restored from ``state_dict`` proposes exactly what an uninterrupted one would.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from nasbench.result import EvalResult
+
+
+class StrategyError(ValueError):
+    """A strategy was misused: an unknown candidate, a state from another strategy, ..."""
+
+
+def derive_seed(seed: int, *parts: Any) -> int:
+    """A 32-bit seed determined by ``seed`` and ``parts`` (stable across processes).
+
+    Python's ``hash()`` is salted per process for strings, so a hash of the JSON text is
+    used instead. 32 bits, because numpy's legacy ``RandomState`` (Optuna) takes no more.
+    """
+    text = json.dumps([seed, *parts], separators=(",", ":"), default=str)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One proposal: its 0-based ``ask()`` order, the point, its canonical key, and the
+    seed its evaluation should use (derived from the search seed and ``trial``)."""
+
+    trial: int
+    point: Any
+    key: str
+    seed: int
+
+
+def candidate_seed(search_seed: int, trial: int) -> int:
+    """The evaluation seed of trial ``trial``: the same for every strategy."""
+    return derive_seed(search_seed, "candidate", trial)
+
+
+def result_fitness(result: EvalResult) -> float | None:
+    """The search signal of a result: its validation accuracy, or None for a failure."""
+    if not result.ok or result.val_acc is None:
+        return None
+    return float(result.val_acc)
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    def ask(self) -> Candidate:
+        """The next candidate to evaluate."""
+
+    def tell(self, candidate: Candidate, result: EvalResult) -> None:
+        """The result of an asked candidate (possibly a failure)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """A picklable snapshot from which ``load_state_dict`` resumes exactly."""
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a snapshot taken by ``state_dict`` of the same strategy and seed."""
+
+
+def check_state(state: dict[str, Any], strategy: str, seed: int) -> None:
+    """Refuse a state saved by another strategy or under another seed."""
+    if state.get("strategy") != strategy:
+        raise StrategyError(f"state is for strategy {state.get('strategy')!r}, not {strategy!r}")
+    if state.get("seed") != seed:
+        raise StrategyError(f"state was saved with seed {state.get('seed')!r}, this {strategy} has seed {seed}")
+
+
+def pop_pending(pending: dict[int, Any], candidate: Candidate) -> Any:
+    """Remove and return what was stored at ``ask`` for ``candidate``."""
+    if candidate.trial not in pending:
+        raise StrategyError(f"trial {candidate.trial} was not asked or was already told")
+    return pending.pop(candidate.trial)
