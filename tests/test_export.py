@@ -22,15 +22,6 @@ from search_spaces.zoo import zoo
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Batch-1 passes through small networks gain nothing from a second thread, and lose
-    much when other processes share the cores (OpenMP threads spin)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 # Imports the exported file and runs it where neither nasbench nor search_spaces can be
 # imported: the repository is not on sys.path, and since an editable install of nasbench
 # finds it from anywhere, an import hook placed first refuses both.

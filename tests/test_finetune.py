@@ -21,14 +21,6 @@ RECIPE = dict(epochs=1, batch_size=4, lr=0.05, weight_decay=1e-4, cutout=0, drop
               eval_batch_size=8)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def image_folder(tmp_path_factory) -> Path:
     """Three classes × 6 PNG images of 16×16."""

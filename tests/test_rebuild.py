@@ -23,16 +23,6 @@ REPO = Path(__file__).resolve().parents[1]
 RESNET34_PARAMS = 21_797_672
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Batch-1 passes through small networks gain nothing from a second thread, and lose
-    much when other processes share the cores (OpenMP threads spin)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _one_line(text: str) -> str:
     lines = text.strip().splitlines()
     assert len(lines) == 1, text

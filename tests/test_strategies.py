@@ -36,15 +36,6 @@ FACTORIES: dict[str, Callable[[int], Strategy]] = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """The controller's tensors are tiny: extra threads only add contention (3-10x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def fake_evaluate(candidate: Candidate) -> EvalResult:
     """A deterministic stand-in for the table: 3x3 convolutions help, ``none`` hurts."""
     indices = SPACE.encode(candidate.point)

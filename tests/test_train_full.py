@@ -20,14 +20,6 @@ from nasbench.transfer import SkeletonSettings
 TIMING = ("epoch_seconds", "images_per_second")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def write_image_folder(root: Path, classes: int = 2, per_class: int = 8, size: int = 16) -> Path:
     """``classes`` × ``per_class`` PNG images; class c has a bright channel c."""
     rng = np.random.default_rng(0)

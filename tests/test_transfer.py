@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
@@ -19,14 +18,6 @@ from nasbench.transfer import SkeletonSettings, figure_checks, load_cell, main, 
 from search_spaces.genotype import NetworkGenotype
 from search_spaces.published import point
 from search_spaces.zoo import Figures
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

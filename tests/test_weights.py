@@ -15,16 +15,6 @@ from search_spaces.genotype import NetworkGenotype
 BN = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Batch-1 passes through small networks gain nothing from a second thread, and lose
-    much when other processes share the cores (OpenMP threads spin)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def torchvision_resnet18_entries() -> list[tuple[str, tuple[int, ...]]]:
     """torchvision.models.resnet18's state_dict keys and shapes, in its order (written
     from its definition: conv1, bn1, layer1-4 of BasicBlocks with a downsample conv+bn in

@@ -1,0 +1,104 @@
+"""Per-trial overhead of the Ray executor against the local driver, in one run.
+
+Both run the same search (random search over the NAS-Bench-201 cell space) whose every
+evaluation sleeps a known time, so that the ideal wall time is known exactly:
+``trials * sleep`` for the local driver, ``trials * sleep / concurrent`` for Ray with
+``concurrent`` trials at once. Overhead per trial is ``(wall - ideal) / trials``; the
+throughput ratio (Ray's trials per second over the local driver's) would be
+``concurrent`` with no overhead. Ray is started (and timed) before the Ray search, as a
+Hydra sweep does once per process; the search's wall time includes Tune's start-up, its
+actor start-up and its experiment bookkeeping, and everything our searcher writes.
+
+Run from the repository root (with the package installed, or ``PYTHONPATH=.``):
+
+    python benchmarks/executor_overhead.py                       # 40 trials of 0.5 s, 2 at once
+    python benchmarks/executor_overhead.py --trials 80 --sleep 0.2 --json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from nasbench.driver import run_search
+from nasbench.executors.ray_executor import ensure_ray, run_on_ray
+from nasbench.result import EvalResult
+from nasbench.run_store import RunStore
+from nasbench.strategies.base import Candidate
+from nasbench.strategies.budget import Budget
+from nasbench.strategies.random_search import RandomSearch
+from search_spaces.spaces.nasbench201 import NasBench201Space
+
+
+class SleepEvaluation:
+    """An evaluation that takes ``seconds`` of wall time and scores by the key."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __call__(self, candidate: Candidate) -> EvalResult:
+        time.sleep(self.seconds)
+        return EvalResult(status="ok", val_acc=int(candidate.key[:6], 16) / 16**6, cost_seconds=self.seconds,
+                          seed=candidate.seed, epochs_run=1)
+
+
+def executor_config(concurrent: int, reuse_actors: bool) -> dict[str, Any]:
+    return {"executor": {"name": "ray", "address": None, "num_cpus": None, "cpus_per_trial": 1, "gpus_per_trial": 0,
+                         "max_concurrent_trials": concurrent, "max_failures": 2, "reuse_actors": reuse_actors,
+                         "scheduler": None}, "progress": False}
+
+
+def measure(trials: int, sleep: float, concurrent: int, reuse_actors: bool, workdir: Path) -> dict[str, Any]:
+    space, budget, evaluate = NasBench201Space(), Budget(trials=trials), SleepEvaluation(sleep)
+
+    start = time.perf_counter()
+    local = run_search(RandomSearch(space, seed=0), evaluate, budget, RunStore(workdir / "local"), progress=False)
+    local_wall = time.perf_counter() - start
+
+    start = time.perf_counter()
+    ensure_ray({"address": None, "num_cpus": concurrent})
+    ray_init = time.perf_counter() - start
+    start = time.perf_counter()
+    remote = run_on_ray(executor_config(concurrent, reuse_actors), RandomSearch(space, seed=0), evaluate, budget,
+                        RunStore(workdir / "ray"))
+    ray_wall = time.perf_counter() - start
+    assert len(local.history) == len(remote.history) == trials
+    assert {r.candidate.key for r in local.history} == {r.candidate.key for r in remote.history}
+
+    local_ideal, ray_ideal = trials * sleep, trials * sleep / concurrent
+    return {
+        "trials": trials, "sleep_s": sleep, "concurrent": concurrent, "reuse_actors": reuse_actors,
+        "local_wall_s": round(local_wall, 3), "local_ideal_s": local_ideal,
+        "local_trials_per_s": round(trials / local_wall, 3),
+        "local_overhead_per_trial_s": round((local_wall - local_ideal) / trials, 4),
+        "ray_init_s": round(ray_init, 3), "ray_wall_s": round(ray_wall, 3), "ray_ideal_s": ray_ideal,
+        "ray_trials_per_s": round(trials / ray_wall, 3),
+        "ray_overhead_per_trial_s": round((ray_wall - ray_ideal) / trials, 4),
+        "throughput_ratio_ray_to_local": round(local_wall / ray_wall, 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=40)
+    parser.add_argument("--sleep", type=float, default=0.5, help="seconds each evaluation takes")
+    parser.add_argument("--concurrent", type=int, default=2, help="Ray trials at once (and Ray's CPUs)")
+    parser.add_argument("--no-reuse-actors", action="store_true", help="a new Tune actor per trial")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="executor-overhead-") as workdir:
+        figures = measure(args.trials, args.sleep, args.concurrent, not args.no_reuse_actors, Path(workdir))
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        width = max(map(len, figures))
+        for name, value in figures.items():
+            print(f"{name:<{width}}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

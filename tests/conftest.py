@@ -1,0 +1,29 @@
+"""Shared fixtures. Only tests that request ``ray_session`` start Ray."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray (two CPUs) for the whole session; a Ray already started is reused and
+    left to whoever started it."""
+    ray = pytest.importorskip("ray")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    if started:
+        ray.shutdown()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """The tests' networks and batches are tiny: a second intra-op thread gains nothing and,
+    when other processes share the cores, makes them many times slower (OpenMP threads spin)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
