@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 import pickle
-from typing import Any, Callable
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 import pytest
 import torch
@@ -25,7 +26,7 @@ NONE = OPS.index("none")
 FAILED = EvalResult(status="error", message="boom")
 
 # name -> constructor(seed); small settings so that every phase shows within a few steps.
-FACTORIES: dict[str, Callable[[int], Strategy]] = {
+FACTORIES: Mapping[str, Callable[[int], Strategy]] = MappingProxyType({
     "random": lambda seed: RandomSearch(SPACE, seed),
     "evolution": lambda seed: RegularizedEvolution(SPACE, seed, population_size=4, sample_size=2),
     "reinforce": lambda seed: Reinforce(SPACE, seed, batch_size=2),
@@ -33,7 +34,7 @@ FACTORIES: dict[str, Callable[[int], Strategy]] = {
     "nsga2": lambda seed: OptunaStrategy(
         SPACE, seed, sampler="nsga2", objectives=("val_acc", "macs"), sampler_options={"population_size": 4}
     ),
-}
+})
 
 
 def fake_evaluate(candidate: Candidate) -> EvalResult:
