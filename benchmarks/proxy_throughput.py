@@ -111,6 +111,21 @@ def run_plain(model: nn.Module, splits: DatasetSplits, batch_size: int, device: 
     return clock() - start
 
 
+def make_net(name: str, num_classes: int, in_channels: int, width_scale: float) -> nn.Module:
+    """A reference net, or ``nasnet_a``: the NASNet-A proxy (N=2, F=16 times the width
+    scale, CIFAR skeleton) built from its genotype by the toolkit's builder."""
+    if name != "nasnet_a":
+        return reference_net(name, num_classes, in_channels, width_scale)
+    from search_spaces.build import build_network
+    from search_spaces.published import published
+    from search_spaces.skeletons import cell_network
+
+    cell = published("nasnet_a")
+    genotype = cell_network(cell.space, cell.point, "cifar", N=2, F=max(2, round(16 * width_scale)),
+                            num_classes=num_classes, input_channels=in_channels)
+    return build_network(genotype)
+
+
 def measure(args: argparse.Namespace) -> dict:
     device = resolve_device(args.device)
     if args.threads:
@@ -119,7 +134,7 @@ def measure(args: argparse.Namespace) -> dict:
     splits = (digits_splits(train_size, device) if args.data == "digits"
               else synthetic_splits(train_size, args.batch_size, device))
     torch.manual_seed(0)
-    base = reference_net(args.net, splits.num_classes, splits.input_shape[0], args.width_scale)
+    base = make_net(args.net, splits.num_classes, splits.input_shape[0], args.width_scale)
     runners = {"trainer": run_trainer, "plain": run_plain}
     if args.clock == "cpu" and device.type != "cpu":
         raise SystemExit("--clock cpu measures CPU work; use it with --device cpu")
@@ -159,7 +174,7 @@ def measure(args: argparse.Namespace) -> dict:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--net", choices=REFERENCE_NETS, default="resnet")
+    parser.add_argument("--net", choices=(*REFERENCE_NETS, "nasnet_a"), default="resnet")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=10, help="training steps per run")
