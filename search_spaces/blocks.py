@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .dsl import cell, edge, node
+from .dsl import cell, chain, edge, node
 
 
 def basic_block(projection: str = "conv_bn", preact: bool = False, project: bool = False) -> dict[str, Any]:
@@ -122,3 +122,33 @@ def plain_convs(count: int, k: int = 3, order: str = "conv_bn_act", pool: str | 
     if pool:
         nodes.append(node(edge(pool, count, k=2, padding=0, reduce=True)))
     return cell(nodes)
+
+
+def separable_residual(first_channels: int | None = None) -> dict[str, Any]:
+    """Two ReLU-separable conv-BN units and a 3×3/2 max pool, plus a 1×1/2 conv-BN shortcut
+    (Xception, Chollet 2017, https://arxiv.org/abs/1610.02357, Fig. 5, entry and exit flows). The shortcut comes first, as Keras and timm register
+    it; ``first_channels`` sets the first separable convolution's width (728 in the exit
+    flow's block; the stage width otherwise)."""
+    return cell([
+        node(edge("skip", 0, projection="conv_bn", reduce=True)),
+        node(edge("sep_conv", 0, channels=first_channels, order="act_sep_bn", reduce=False)),
+        node(edge("sep_conv", 2, order="act_sep_bn")),
+        node(edge("max_pool", 3, k=3, padding=1, reduce=True)),
+        node(edge("identity", 4), edge("identity", 1)),
+    ])
+
+
+def separable_middle() -> dict[str, Any]:
+    """Three ReLU-separable conv-BN units and a shortcut: the identity in Xception (Fig. 5,
+    middle flow), a 1×1 projection where the widths differ."""
+    return cell([
+        node(edge("sep_conv", 0, order="act_sep_bn", reduce=False)),
+        node(edge("sep_conv", 1, order="act_sep_bn")),
+        node(edge("sep_conv", 2, order="act_sep_bn"), edge("skip", 0, reduce=False)),
+    ])
+
+
+def separable_exit() -> dict[str, Any]:
+    """Separable conv-BN-ReLU at 3/4 of the stage width (1536 of 2048), then at the stage
+    width, no shortcut (Fig. 5, the end of the exit flow)."""
+    return chain(edge("sep_conv", 0, width=0.75, order="sep_bn_act"), edge("sep_conv", 0, order="sep_bn_act"))

@@ -8,16 +8,18 @@ from __future__ import annotations
 import random
 from typing import Any, Callable, Mapping, Sequence
 
-from ..blocks import basic_block, bottleneck, branches, dense_layer, depthwise_separable, plain_convs, transition
+from ..blocks import (basic_block, bottleneck, branches, dense_layer, depthwise_separable, plain_convs,
+                      separable_exit, separable_middle, separable_residual, transition)
 from ..dsl import cell, classifier_mlp, edge, head, layer, network, node, stage
+from ..zoo.xception import STEM as XCEPTION_STEM
 from .base import Decision, SpaceError, json_key
 
 MAX_STAGES = 6
-STEMS = ("imagenet", "cifar", "none")
+STEMS = ("imagenet", "cifar", "xception", "none")
 HEADS = ("avg", "bn_avg", "vgg")
 BLOCKS = ("none", "plain", "plain_bn", "residual", "bottleneck", "se_bottleneck", "grouped", "inception",
-          "dense", "depthwise")
-WIDTHS = (16, 32, 48, 64, 128, 256, 512, 1024, 2048)
+          "dense", "depthwise", "separable", "separable_exit", "separable_head")
+WIDTHS = (16, 32, 48, 64, 128, 256, 512, 728, 1024, 2048)
 DEPTHS = (1, 2, 3, 4, 6, 8, 12, 16, 23, 24, 32, 36, 48, 64)
 STRIDES = (1, 2)
 STAGE_FIELDS = ("block", "width", "depth", "stride")
@@ -44,6 +46,7 @@ BLOCK_CELLS: Mapping[str, Callable[[], dict[str, Any]]] = {
     "grouped": lambda: bottleneck(inner=0.5, groups=32),
     "inception": _inception_module,
     "depthwise": depthwise_separable,
+    "separable_head": separable_exit,
 }
 
 
@@ -52,11 +55,13 @@ def _stem(kind: str) -> list[dict[str, Any]]:
         return [layer("conv", 64, stride=2, k=7, order="conv_bn_act"), layer("max_pool", stride=2, k=3, padding=1)]
     if kind == "cifar":
         return [layer("conv", 16, k=3, order="conv_bn_act")]
+    if kind == "xception":
+        return list(XCEPTION_STEM)
     return []
 
 
 def _stem_channels(kind: str, input_channels: int) -> int:
-    return {"imagenet": 64, "cifar": 16}.get(kind, input_channels)
+    return {"imagenet": 64, "cifar": 16, "xception": 64}.get(kind, input_channels)
 
 
 def _stages_for(spec: Mapping[str, Any], channels: int) -> tuple[list[dict[str, Any]], int]:
@@ -77,6 +82,14 @@ def _stages_for(spec: Mapping[str, Any], channels: int) -> tuple[list[dict[str, 
             result.append(stage(transition(), width=channels, stride=2))
         result.append(stage(dense_layer(), depth, width=width))
         return result, channels + depth * width
+    if block == "separable":
+        # Xception: a strided entry block (separable convs, max pool, 1×1/2 shortcut), or at
+        # stride 1 the middle flow's three separable convs around an identity.
+        cell_spec = separable_residual() if stride == 2 else separable_middle()
+        return [stage(cell_spec, depth, width=width, stride=stride)], width
+    if block == "separable_exit":
+        # Xception's exit block: its first separable conv keeps the input width.
+        return [stage(separable_residual(first_channels=channels), depth, width=width, stride=stride)], width
     return [stage(BLOCK_CELLS[block](), depth, width=width, stride=stride)], width
 
 
@@ -134,7 +147,8 @@ class BlocksSpace:
             width = rng.choice(WIDTHS[3:] if block == "grouped" else WIDTHS)
             stages.append({"block": block, "width": width, "depth": rng.choice(DEPTHS[:6]),
                            "stride": rng.choice(STRIDES)})
-        return self.canonical({"stem": rng.choice(STEMS), "head": rng.choice(HEADS), "stages": stages})
+        point = self.canonical({"stem": rng.choice(STEMS), "head": rng.choice(HEADS), "stages": stages})
+        return point if self.contains(point) else self.sample(rng)
 
     def encode(self, point: Any) -> list[int]:
         self._check(point)
@@ -195,6 +209,8 @@ class BlocksSpace:
         if point["stages"][0]["block"] == "none":
             raise SpaceError("blocks space: the first stage needs a block")
         for index, spec in enumerate(point["stages"]):
+            if spec["block"] == "separable_exit" and spec["stride"] != 2:
+                raise SpaceError(f"blocks space: stages[{index}] separable_exit is a strided block (stride 2)")
             if spec["block"] == "grouped" and (spec["width"] // 2) % 32:
                 raise SpaceError(f"blocks space: stages[{index}] grouped (32 groups) needs a width divisible by 64")
 
@@ -220,6 +236,12 @@ def _densenet(depths: Sequence[int]) -> dict[str, Any]:
         *[("dense", 32, depth, 1 if i == 0 else 2) for i, depth in enumerate(depths)])}
 
 
+def _xception() -> dict[str, Any]:
+    return {"stem": "xception", "head": "avg", "stages": _stages(
+        ("separable", 128, 1, 2), ("separable", 256, 1, 2), ("separable", 728, 1, 2), ("separable", 728, 8, 1),
+        ("separable_exit", 1024, 1, 2), ("separable_head", 2048, 1, 1))}
+
+
 def classic_points() -> dict[tuple[str, str | None], dict[str, Any]]:
     """(zoo name, variant) -> the point of this space that is that network."""
     return {
@@ -239,4 +261,5 @@ def classic_points() -> dict[tuple[str, str | None], dict[str, Any]]:
         ("densenet169", None): _densenet((6, 12, 32, 32)),
         ("densenet201", None): _densenet((6, 12, 48, 32)),
         ("densenet264", None): _densenet((6, 12, 64, 48)),
+        ("xception", None): _xception(),
     }
