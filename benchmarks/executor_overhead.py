@@ -5,9 +5,15 @@ evaluation sleeps a known time, so that the ideal wall time is known exactly:
 ``trials * sleep`` for the local driver, ``trials * sleep / concurrent`` for Ray with
 ``concurrent`` trials at once. Overhead per trial is ``(wall - ideal) / trials``; the
 throughput ratio (Ray's trials per second over the local driver's) would be
-``concurrent`` with no overhead. Ray is started (and timed) before the Ray search, as a
-Hydra sweep does once per process; the search's wall time includes Tune's start-up, its
+``concurrent`` with no overhead. Ray is started and Tune imported (and timed) before the Ray
+search, as a Hydra sweep does once per process; the search's wall time includes Tune's start-up, its
 actor start-up and its experiment bookkeeping, and everything our searcher writes.
+
+A search's fixed start-up (Tune's set-up and the first actors' Python start and imports,
+paid once per search) is also reported apart from the steady state: ``startup_s`` runs
+from the call to the first evaluation's start, and the steady overhead per trial is
+``(span - ideal) / trials`` where ``span`` runs from the first evaluation's start to the
+last one's record (both read from ``history.jsonl``).
 
 Run from the repository root (with the package installed, or ``PYTHONPATH=.``):
 
@@ -17,6 +23,7 @@ Run from the repository root (with the package installed, or ``PYTHONPATH=.``):
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import tempfile
 import time
@@ -26,7 +33,7 @@ from typing import Any
 from nasbench.driver import run_search
 from nasbench.executors.ray_executor import ensure_ray, run_on_ray
 from nasbench.result import EvalResult
-from nasbench.run_store import RunStore
+from nasbench.run_store import HistoryRecord, RunStore
 from nasbench.strategies.base import Candidate
 from nasbench.strategies.budget import Budget
 from nasbench.strategies.random_search import RandomSearch
@@ -51,6 +58,11 @@ def executor_config(concurrent: int, reuse_actors: bool) -> dict[str, Any]:
                          "scheduler": None}, "progress": False}
 
 
+def span(history: list[HistoryRecord]) -> float:
+    """Seconds from the first evaluation's start to the last result's record."""
+    return max(r.finished for r in history) - min(r.started for r in history)
+
+
 def measure(trials: int, sleep: float, concurrent: int, reuse_actors: bool, workdir: Path) -> dict[str, Any]:
     space, budget, evaluate = NasBench201Space(), Budget(trials=trials), SleepEvaluation(sleep)
 
@@ -60,8 +72,9 @@ def measure(trials: int, sleep: float, concurrent: int, reuse_actors: bool, work
 
     start = time.perf_counter()
     ensure_ray({"address": None, "num_cpus": concurrent})
+    importlib.import_module("ray.tune")  # like ray.init, paid once per process (a sweep pays it once)
     ray_init = time.perf_counter() - start
-    start = time.perf_counter()
+    start, ray_called = time.perf_counter(), time.time()
     remote = run_on_ray(executor_config(concurrent, reuse_actors), RandomSearch(space, seed=0), evaluate, budget,
                         RunStore(workdir / "ray"))
     ray_wall = time.perf_counter() - start
@@ -69,6 +82,7 @@ def measure(trials: int, sleep: float, concurrent: int, reuse_actors: bool, work
     assert {r.candidate.key for r in local.history} == {r.candidate.key for r in remote.history}
 
     local_ideal, ray_ideal = trials * sleep, trials * sleep / concurrent
+    local_span, ray_span = span(local.history), span(remote.history)
     return {
         "trials": trials, "sleep_s": sleep, "concurrent": concurrent, "reuse_actors": reuse_actors,
         "local_wall_s": round(local_wall, 3), "local_ideal_s": local_ideal,
@@ -78,6 +92,10 @@ def measure(trials: int, sleep: float, concurrent: int, reuse_actors: bool, work
         "ray_trials_per_s": round(trials / ray_wall, 3),
         "ray_overhead_per_trial_s": round((ray_wall - ray_ideal) / trials, 4),
         "throughput_ratio_ray_to_local": round(local_wall / ray_wall, 3),
+        "ray_startup_s": round(min(r.started for r in remote.history) - ray_called, 3),
+        "ray_steady_span_s": round(ray_span, 3),
+        "ray_steady_overhead_per_trial_s": round((ray_span - ray_ideal) / trials, 4),
+        "steady_throughput_ratio_ray_to_local": round(local_span / ray_span, 3),
     }
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import sys
 import time
-import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from tqdm import tqdm
 
-from nasbench.result import EvalResult
+from nasbench.result import EvalResult, safe_evaluate
 from nasbench.run_store import HistoryRecord, RunStore, RunStoreError
 from nasbench.strategies.base import Candidate, Strategy
 from nasbench.strategies.budget import Budget
@@ -35,17 +34,6 @@ def best_record(history: list[HistoryRecord]) -> HistoryRecord | None:
     """The finished candidate with the highest validation accuracy (first on ties)."""
     finished = [r for r in history if r.result.ok and r.result.val_acc is not None]
     return max(finished, key=lambda r: r.result.val_acc) if finished else None
-
-
-def safe_evaluate(evaluate: Evaluate, candidate: Candidate) -> EvalResult:
-    """Run an evaluation; an exception becomes a failed result, never a lost search."""
-    try:
-        return evaluate(candidate)
-    except Exception as exc:  # noqa: BLE001 - failure is a result
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        tail = traceback.extract_tb(exc.__traceback__)[-1:]
-        where = f" (at {tail[0].filename}:{tail[0].lineno})" if tail else ""
-        return EvalResult(status="error", message=message + where, seed=candidate.seed)
 
 
 def _replay(strategy: Strategy, history: list[HistoryRecord], told: int) -> None:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import traceback
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 Status = Literal["ok", "diverged", "oom", "error"]
 STATUSES: tuple[str, ...] = ("ok", "diverged", "oom", "error")
@@ -58,3 +59,16 @@ class EvalResult:
     def from_dict(cls, record: dict[str, Any]) -> "EvalResult":
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in record.items() if k in known})
+
+
+def safe_evaluate(evaluate: Callable[[Any], EvalResult], candidate: Any) -> EvalResult:
+    """Run ``evaluate(candidate)``; an exception becomes a failed result with its one-line
+    reason and where it was raised, never a lost search. (Here, not in the driver, so that
+    Ray trials can use it without importing torch.)"""
+    try:
+        return evaluate(candidate)
+    except Exception as exc:  # noqa: BLE001 - failure is a result
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        tail = traceback.extract_tb(exc.__traceback__)[-1:]
+        where = f" (at {tail[0].filename}:{tail[0].lineno})" if tail else ""
+        return EvalResult(status="error", message=message + where, seed=getattr(candidate, "seed", None))

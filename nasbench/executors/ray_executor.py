@@ -82,6 +82,7 @@ SCHEDULERS: tuple[str, ...] = ("asha",)
 EXPERIMENTS = "ray"  # Tune's files, inside the run directory
 ASHA_REDUCTION_FACTOR = 3
 ASHA_GRACE_PERIOD = 1
+ASHA_OBJECTIVES: tuple[str, ...] = ("val_acc", "cost_seconds")  # what a per-epoch report measures
 
 Evaluate = Callable[..., EvalResult]
 
@@ -178,6 +179,12 @@ def _check(executor: Mapping[str, Any]) -> None:
 
 def _asha_evaluation(cfg: Mapping[str, Any], evaluate: Evaluate, repo_root: Path) -> tuple[Evaluate, int]:
     """The per-epoch evaluator and the epoch count for ASHA."""
+    objectives = (cfg["search"].get("params") or {}).get("objectives") or ["val_acc"]
+    unmeasured = [name for name in objectives if name not in ASHA_OBJECTIVES]
+    if unmeasured:
+        raise ExecutorError(f"executor.scheduler=asha: a trial stopped early has no {', '.join(unmeasured)} "
+                            f"(measured by a finished run only); search objectives must be among "
+                            f"{', '.join(ASHA_OBJECTIVES)}")
     if not accepts_progress(evaluate):
         if cfg["evaluator"]["name"] != "proxy":
             raise ExecutorError(f"executor.scheduler=asha stops trials between epochs: it needs evaluator=proxy, "

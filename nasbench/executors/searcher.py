@@ -23,7 +23,7 @@ from tqdm import tqdm
 from nasbench.driver import best_summary
 from nasbench.executors.trial import FINAL_KEY, METRIC, RESULT_KEY, STARTED_KEY, candidate_config
 from nasbench.result import EvalResult
-from nasbench.run_store import BEST, HistoryRecord, RunStore
+from nasbench.run_store import BEST, HistoryRecord, RunStore, RunStoreError
 from nasbench.strategies.base import Candidate, Strategy
 from nasbench.strategies.budget import Budget
 
@@ -199,19 +199,16 @@ class StrategySearcher(Searcher):
 
     # -- Tune's experiment checkpoints (our own resume reads the run directory) --------
     def __getstate__(self) -> dict[str, Any]:
-        # Tune pickles its whole config into the experiment folder (for ``Tuner.restore``,
-        # which nasbench does not use: ``resume=RUN_DIR`` reads history.jsonl). The live
-        # parts (progress bar, Optuna storage handles, Tune's trials) stay out.
-        return {"_metric": self._metric, "_mode": self._mode, "snapshot": self.snapshot()}
+        # Tune pickles its whole config into the experiment folder (tuner.pkl, for
+        # ``Tuner.restore``). nasbench resumes from history.jsonl instead, so no live part
+        # (progress bar, Optuna storage handles, Tune's trials) is pickled, and unpickling
+        # says how to resume.
+        return {"resume_with": "python -m nasbench.search resume=RUN_DIR"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        raise RunStoreError("Tune's Tuner.restore cannot continue a nasbench search; "
+                            "run python -m nasbench.search resume=RUN_DIR")
 
     def save(self, checkpoint_path: str) -> None:
         with open(checkpoint_path, "wb") as stream:
             pickle.dump(self.snapshot(), stream)
-
-    def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as stream:
-            state = pickle.load(stream)
-        self.strategy.load_state_dict(state["strategy"])
-        self._pending = dict(state["pending"])
-        told = {r.candidate.trial for r in self.history}
-        self._requeue = sorted((c for t, c in self._pending.items() if t not in told), key=lambda c: c.trial)

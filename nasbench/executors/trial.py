@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 import time
-import traceback
 from dataclasses import asdict
 from typing import Any, Callable
 
-from nasbench.result import EvalResult
+from nasbench.result import EvalResult, safe_evaluate
 from nasbench.strategies.base import Candidate
 
 METRIC = "val_acc"
@@ -49,18 +48,6 @@ def trial_payload(result: EvalResult, started: float, final: bool) -> dict[str, 
     }
 
 
-def evaluate_or_fail(evaluate: Callable[[Candidate], EvalResult], candidate: Candidate) -> EvalResult:
-    """``nasbench.driver.safe_evaluate`` without importing the driver (and torch with it):
-    an exception becomes a failed result with its one-line reason and where it was raised."""
-    try:
-        return evaluate(candidate)
-    except Exception as exc:  # noqa: BLE001 - failure is a result
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        tail = traceback.extract_tb(exc.__traceback__)[-1:]
-        where = f" (at {tail[0].filename}:{tail[0].lineno})" if tail else ""
-        return EvalResult(status="error", message=message + where, seed=candidate.seed)
-
-
 def make_trainable(evaluate: Callable[..., EvalResult], report_until: int | None) -> Callable[[dict[str, Any]], None]:
     """The Tune function trainable of a search: evaluate the config's candidate, report.
 
@@ -77,7 +64,7 @@ def make_trainable(evaluate: Callable[..., EvalResult], report_until: int | None
         candidate = config_candidate(config)
         started, clock = time.time(), time.perf_counter()
         if report_until is None:
-            result = evaluate_or_fail(evaluate, candidate)
+            result = safe_evaluate(evaluate, candidate)
         else:
             curve: list[float] = []
 
@@ -89,7 +76,7 @@ def make_trainable(evaluate: Callable[..., EvalResult], report_until: int | None
                                          epochs_run=epoch)
                     tune.report(trial_payload(partial, started, final=False))
 
-            result = evaluate_or_fail(lambda c: evaluate(c, progress=progress), candidate)
+            result = safe_evaluate(lambda c: evaluate(c, progress=progress), candidate)
         tune.report(trial_payload(result, started, final=True))
 
     return run_trial
