@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -32,10 +30,9 @@ import torch
 
 from nasbench.errors import UsageError
 from nasbench.train.freeze import FreezeError, classifier_of, frozen_modules
-from nasbench.train.full import (CHECKPOINT, CHECKPOINT_FORMAT, WEIGHTS, DataSpec, FullTrainConfig, TrainError,
-                                 TrainJob, TrainOutcome, _network_source, add_data_options, add_training_options,
+from nasbench.train.full import (CHECKPOINT, CHECKPOINT_FORMAT, WEIGHTS, DataSpec, FullTrainConfig, TrainJob, TrainOutcome, _network_source, add_data_options, add_training_options,
                                  config_from_args, data_from_args, has_checkpoint, load_data, resumed_job,
-                                 save_checkpoint, train_full)
+                                 run_cli, save_checkpoint, train_full)
 from search_spaces.build import build_network
 from search_spaces.genotype import NetworkGenotype
 
@@ -196,18 +193,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
-    try:
-        outcome = run(args)
-    except UsageError as exc:
-        print(f"{PROG}: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
-        return 2
-    except TrainError as exc:
-        print(f"{PROG}: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(outcome.final))
-    return 0
+    return run_cli(PROG, make_parser(), run, argv)
 
 
 def run(args: argparse.Namespace) -> TrainOutcome:

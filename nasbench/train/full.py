@@ -824,19 +824,26 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
+def run_cli(prog: str, parser: argparse.ArgumentParser, runner: Callable[[argparse.Namespace], "TrainOutcome"],
+            argv: Sequence[str] | None) -> int:
+    """Parse, run, and turn errors into one line: exit 2 for usage errors, 1 for a failed
+    training; ``--json`` prints the final record (shared by train and finetune)."""
+    args = parser.parse_args(argv)
     try:
-        outcome = run(args)
+        outcome = runner(args)
     except UsageError as exc:
-        print(f"{PROG}: {_first_line(exc)}", file=sys.stderr)
+        print(f"{prog}: {_first_line(exc)}", file=sys.stderr)
         return 2
     except TrainError as exc:
-        print(f"{PROG}: {_first_line(exc)}", file=sys.stderr)
+        print(f"{prog}: {_first_line(exc)}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(outcome.final))
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_cli(PROG, make_parser(), run, argv)
 
 
 def run(args: argparse.Namespace) -> TrainOutcome:
