@@ -88,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                               resolution=args.resolution)
         channels, size, _ = splits.input_shape
         genotype = fit_to_data(resolve_network(args.name, args.variant, args.cells, args.filters), channels, size)
-        model = build_network(NetworkGenotype.from_dict(genotype).to_dict(), num_classes=splits.num_classes)
+        model = build_network(NetworkGenotype.from_dict(genotype).to_dict(), num_classes=splits.num_classes,
+                              seed=args.seed)
     except (EvaluateUsageError, ZooError, GenotypeError, BuildError, OpError, DatasetNotFoundError,
             ValueError) as exc:
         print(f"evaluate: {str(exc).splitlines()[0]}", file=sys.stderr)

@@ -313,6 +313,11 @@ class Network(nn.Module):
 
 
 def build_network(genotype: Mapping[str, Any], num_classes: int | None = None,
-                  catalog: OpCatalog | None = None) -> Network:
-    """Build an ``nn.Module`` from a network genotype in its plain-dict form."""
-    return Network(genotype, num_classes=num_classes, catalog=catalog)
+                  catalog: OpCatalog | None = None, seed: int | None = None) -> Network:
+    """Build an ``nn.Module`` from a network genotype in its plain-dict form; with a
+    ``seed`` the initial weights are drawn from it (and the global RNG is left as it was)."""
+    if seed is None:
+        return Network(genotype, num_classes=num_classes, catalog=catalog)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return Network(genotype, num_classes=num_classes, catalog=catalog)

@@ -1,5 +1,8 @@
 """`python -m nasbench.evaluate`: a small ResNet proxy learns digits; bad names exit 2."""
 import json
+import os
+import subprocess
+import sys
 
 from nasbench.evaluate import main
 
@@ -20,3 +23,12 @@ def test_unknown_network_is_one_line_and_exit_2(capsys):
     assert main(["resnet35"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("evaluate: unknown network 'resnet35'") and "resnet34" in err and "\n" not in err
+
+
+def test_same_seed_same_metrics_across_processes():
+    """Initial weights come from the seed, not from whatever the global RNG holds."""
+    command = [sys.executable, "-m", "nasbench.evaluate", "resnet20_cifar", "--epochs", "1", "--json"]
+    runs = [subprocess.run(command, capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "OMP_NUM_THREADS": "1"}) for _ in range(2)]
+    first, second = (json.loads(run.stdout)["val_curve"] for run in runs)
+    assert first == second

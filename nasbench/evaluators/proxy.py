@@ -73,7 +73,7 @@ class ProxyEvaluator:
         channels, height, _ = splits.input_shape
         try:
             genotype = network_for(self.space_name, point, self.skeleton, splits.num_classes, height, channels)
-            model = build_network(NetworkGenotype.from_dict(genotype).to_dict())
+            model = build_network(NetworkGenotype.from_dict(genotype).to_dict(), seed=seed)
         except ValueError as exc:
             return EvalResult(status="error", message=f"cannot build the candidate: {exc}", seed=seed)
         result = ProxyTrainer(trainer_config(self.trainer, seed)).fit(model, splits, progress=progress)
