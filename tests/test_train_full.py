@@ -149,3 +149,36 @@ def test_two_ray_workers_train_checkpoint_and_resume(tmp_path, image_folder, ray
     assert (finished.status, finished.epochs_done, finished.steps) == ("finished", 2, 6)
     assert [r["step"] for r in read_metrics(tmp_path)] == [3, 6]
     assert (tmp_path / "model.pt").is_file() and load_checkpoint(tmp_path)["epoch"] == 2
+
+
+def test_sigkilled_training_resumes_to_the_same_weights(tmp_path, image_folder):
+    """A real SIGKILL of `python -m nasbench.train` once it has a checkpoint; the same
+    command again resumes from it and ends where an uninterrupted run ends."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    def command(output: Path) -> list[str]:
+        return [sys.executable, "-m", "nasbench.train", "darts_v2", "--data", str(image_folder), "--val-fraction",
+                "0.25", "--epochs", "25", "--batch-size", "4", "--cells", "1", "--filters", "4", "--no-aux",
+                "--output", str(output), "--json"]
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(command(killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (killed / "checkpoint.pt").exists():
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert (killed / "checkpoint.pt").exists() and not (killed / "final.json").exists()
+    epoch_at_kill = load_checkpoint(killed)["epoch"]
+    assert 1 <= epoch_at_kill < 25
+    resumed = subprocess.run(command(killed), env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    whole = subprocess.run(command(tmp_path / "whole"), env=env, capture_output=True, text=True, timeout=300)
+    assert json.loads(resumed.stdout)["steps"] == json.loads(whole.stdout)["steps"] == 75
+    assert same_weights(weights(tmp_path / "whole"), weights(killed))
+    assert [r["step"] for r in read_metrics(killed)] == [3 * epoch for epoch in range(1, 26)]
