@@ -12,7 +12,10 @@ import hashlib
 import json
 import random
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence, runtime_checkable
+
+if TYPE_CHECKING:
+    from ..genotype import NetworkGenotype
 
 
 class SpaceError(ValueError):
@@ -56,8 +59,26 @@ class Space(Protocol):
     def key(self, point: Any) -> str:
         """A canonical hash: equal for two spellings of the same point."""
 
+    def network(self, point: Any, *, num_classes: int = 10, input_size: int = 32, input_channels: int = 3,
+                skeleton: Mapping[str, Any] | None = None) -> "NetworkGenotype":
+        """The network ``point`` stands for, for inputs of ``input_channels`` ×
+        ``input_size``² and ``num_classes`` classes. ``skeleton`` holds the space's own
+        settings of the network around the point (cells per stage, filters, ...; see
+        each space); ``None`` means the space's defaults. An unknown setting is a
+        ``SpaceError``."""
+
 
 def json_key(data: Any) -> str:
     """A short stable hash of JSON-able data (keys sorted, no whitespace)."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def skeleton_settings(space: str, skeleton: Mapping[str, Any] | None, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``defaults`` updated with ``skeleton``; a key the space does not know is a ``SpaceError``."""
+    given = dict(skeleton or {})
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise SpaceError(f"skeleton.{unknown[0]}: not a setting of the {space} space's network; "
+                         f"known: {', '.join(defaults)}")
+    return {**defaults, **given}

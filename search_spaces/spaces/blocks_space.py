@@ -12,7 +12,8 @@ from ..blocks import (basic_block, bottleneck, branches, dense_layer, depthwise_
                       separable_exit, separable_middle, separable_residual, transition)
 from ..dsl import cell, classifier_mlp, edge, head, layer, network, node, stage
 from ..zoo.xception import STEM as XCEPTION_STEM
-from .base import Decision, SpaceError, json_key
+from ..genotype import NetworkGenotype
+from .base import Decision, SpaceError, json_key, skeleton_settings
 
 MAX_STAGES = 6
 STEMS = ("imagenet", "cifar", "xception", "none")
@@ -94,12 +95,8 @@ def _stages_for(spec: Mapping[str, Any], channels: int) -> tuple[list[dict[str, 
 
 
 def blocks_network(point: Mapping[str, Any], num_classes: int = 1000, input_size: int = 224,
-                   input_channels: int = 3, stem_width: int | None = None) -> dict[str, Any]:
-    """The network genotype (plain dict) of a point of the blocks space.
-
-    ``stem_width`` is accepted for symmetry with the cell skeletons and ignored: the stem
-    is part of the point."""
-    del stem_width
+                   input_channels: int = 3) -> dict[str, Any]:
+    """The network genotype (plain dict) of a point of the blocks space."""
     channels = _stem_channels(point["stem"], input_channels)
     stages: list[dict[str, Any]] = []
     for spec in point["stages"]:
@@ -191,6 +188,18 @@ class BlocksSpace:
         except SpaceError:
             return False
         return True
+
+    def network(self, point: Any, *, num_classes: int = 10, input_size: int = 32, input_channels: int = 3,
+                skeleton: Mapping[str, Any] | None = None) -> NetworkGenotype:
+        """The whole network: the stem, stages and head are all part of the point, so the
+        only skeleton setting is its ``name``, ``blocks``."""
+
+        settings = skeleton_settings(self.name, skeleton, {"name": "blocks"})
+        if settings["name"] != "blocks":
+            raise SpaceError(f"skeleton.name: the blocks space's network is 'blocks', not {settings['name']!r}")
+        self._check(point)
+        return NetworkGenotype.from_dict(blocks_network(point, num_classes=num_classes, input_size=input_size,
+                                                        input_channels=input_channels))
 
     def key(self, point: Any) -> str:
         return json_key(self.canonical(point))

@@ -30,9 +30,16 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
 
 from ..dsl import edge, node
-from ..genotype import canonical_cell, cell_to_dict, parse_cell
+from ..genotype import NetworkGenotype, canonical_cell, cell_to_dict, parse_cell
 from ..ops import default_catalog
-from .base import Decision, SpaceError, json_key
+from .base import Decision, SpaceError, json_key, skeleton_settings
+
+# The settings of the network around a cell point (``search_spaces.skeletons.cell_network``);
+# None: the skeleton's default (CIFAR N=6, F=36; ImageNet from the preset).
+CELL_SKELETON_DEFAULTS: Mapping[str, Any] = MappingProxyType({
+    "name": "cifar", "cells_per_stage": None, "filters": None, "aux_head": False, "preset": "mobile",
+    "aux_position": None, "output": None, "dropout": None, "stem_multiplier": 3,
+})
 
 CELL_KINDS = ("normal", "reduce")
 OUTPUT_RULES = ("unused", "all_nodes")
@@ -291,6 +298,24 @@ class TwoInputCellSpace:
         if spec["op"] == "skip":
             params["projection"] = skip_projection
         return edge(spec["op"], source, **params)
+
+    # --- the network --------------------------------------------------------------------
+    def network(self, point: Any, *, num_classes: int = 10, input_size: int = 32, input_channels: int = 3,
+                skeleton: Mapping[str, Any] | None = None) -> NetworkGenotype:
+        """The cells of ``point`` stacked in a CIFAR or ImageNet skeleton (``skeleton``
+        keys: ``CELL_SKELETON_DEFAULTS``; see ``search_spaces.skeletons.cell_network``)."""
+        from ..skeletons import SkeletonError, cell_network
+
+        settings = skeleton_settings(self.name, skeleton, CELL_SKELETON_DEFAULTS)
+        try:
+            genotype = cell_network(
+                self, point, settings["name"], N=settings["cells_per_stage"], F=settings["filters"],
+                aux=bool(settings["aux_head"]), num_classes=num_classes, input_size=input_size,
+                input_channels=input_channels, preset=settings["preset"], stem_multiplier=settings["stem_multiplier"],
+                dropout=settings["dropout"], output=settings["output"], aux_position=settings["aux_position"])
+        except SkeletonError as exc:
+            raise SpaceError(str(exc)) from None
+        return NetworkGenotype.from_dict(genotype)
 
     # --- canonical key ------------------------------------------------------------------
     def key(self, point: Any) -> str:

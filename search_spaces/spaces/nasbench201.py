@@ -18,9 +18,14 @@ from __future__ import annotations
 
 import numbers
 import random
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
-from search_spaces.spaces.base import Decision, SpaceError
+from search_spaces.genotype import NetworkGenotype
+from search_spaces.spaces.base import Decision, SpaceError, skeleton_settings
+
+# NAS-Bench-201's network: N=5 cells per stage, C=16 (Dong & Yang 2020, Sec. 2.1).
+SKELETON_DEFAULTS: Mapping[str, Any] = {"name": "nasbench201", "cells_per_stage": 5, "filters": 16,
+                                        "aux_head": False}
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 NUM_NODES = 4
@@ -124,3 +129,19 @@ class NasBench201Space:
 
     def key(self, point: Any) -> str:
         return format_arch([op for _, _, op in parse_arch(point)])
+
+    def network(self, point: Any, *, num_classes: int = 10, input_size: int = 32, input_channels: int = 3,
+                skeleton: Mapping[str, Any] | None = None) -> NetworkGenotype:
+        """NAS-Bench-201's network around the cell (``skeleton``: ``cells_per_stage``,
+        ``filters``; ``name`` is ``nasbench201``; no auxiliary head)."""
+        from search_spaces.spaces.nasbench201_network import nasbench201_network
+
+        settings = skeleton_settings(self.name, skeleton, SKELETON_DEFAULTS)
+        if settings["name"] != "nasbench201" or settings["aux_head"]:
+            raise SpaceError("skeleton: the nasbench201 space has one network (name nasbench201, no auxiliary head)")
+        if int(settings["cells_per_stage"]) < 1 or int(settings["filters"]) < 1:
+            raise SpaceError(f"skeleton: cells_per_stage and filters must be positive, got "
+                             f"{settings['cells_per_stage']} and {settings['filters']}")
+        return NetworkGenotype.from_dict(nasbench201_network(
+            point, cells_per_stage=int(settings["cells_per_stage"]), filters=int(settings["filters"]),
+            num_classes=num_classes, input_size=input_size, input_channels=input_channels))
