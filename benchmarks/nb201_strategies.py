@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # run as a script: make the checkout importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nasbench.evaluators.nasbench201 import DATASETS, NasBench201Table  # noqa: E402
-from nasbench.search_loop import best_by_validation, run_strategy  # noqa: E402
+from nasbench.driver import run_search  # noqa: E402
 from nasbench.strategies import Budget, make_strategy  # noqa: E402
 from search_spaces.spaces.nasbench201 import NasBench201Space  # noqa: E402
 
@@ -60,13 +60,13 @@ def search_once(task: tuple[str, int, str | None, str, float]) -> dict[str, Any]
     table = _table(path, dataset)
     started = time.perf_counter()
     strategy = make_strategy(name, NasBench201Space(), seed=run)
-    history = run_strategy(strategy, lambda c: table.evaluate(c.point, seed=c.seed), Budget(seconds=budget_seconds))
-    best = best_by_validation(history)
+    outcome = run_search(strategy, table, Budget(seconds=budget_seconds), progress=False)  # the loop users run
+    best = outcome.best
     return {
         "strategy": name,
         "run": run,
-        "test_acc": None if best is None else 100.0 * best[1].test_acc,
-        "queries": len(history),
+        "test_acc": None if best is None else 100.0 * best.result.test_acc,
+        "queries": len(outcome.history),
         "seconds": time.perf_counter() - started,
     }
 

@@ -1,12 +1,23 @@
 """Structured configs (Hydra's ConfigStore idea): the composed config is merged into these
-schemas at start-up, so a misspelt key fails at once with its name, not mid-run."""
+schemas at start-up, so a misspelt key fails at once with its name, not mid-run.
+
+The ``evaluator`` and ``executor`` groups are checked against the schema of the class
+their ``name`` picks (``Config`` on each class of ``EVALUATORS`` and ``EXECUTORS``), so a
+new evaluator brings its own settings without an edit here.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from pathlib import Path
+from typing import Any, Optional, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+
+from search_spaces.registry import Registry, RegistryError
+
+CONF_DIR = Path(__file__).resolve().parent / "conf"
+GROUPS = ("space", "search", "evaluator", "data", "trainer", "executor", "experiment")
 
 
 class ConfigSchemaError(ValueError):
@@ -14,30 +25,15 @@ class ConfigSchemaError(ValueError):
 
 
 @dataclass
-class SkeletonConfig:
-    name: str = "cifar"
-    cells_per_stage: int = 1
-    filters: int = 8
-    aux_head: bool = False
-
-
-@dataclass
 class SpaceConfig:
     name: str = "???"
-    skeleton: SkeletonConfig = field(default_factory=SkeletonConfig)
+    skeleton: dict[str, Any] = field(default_factory=dict)  # checked by the space's ``network``
 
 
 @dataclass
 class SearchConfig:
     name: str = "evolution"
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class EvaluatorConfig:
-    name: str = "proxy"
-    dataset: str = "cifar10"
-    path: Optional[str] = None
+    params: dict[str, Any] = field(default_factory=dict)  # checked by the strategy's constructor
 
 
 @dataclass
@@ -50,19 +46,6 @@ class DataConfig:
 
 
 @dataclass
-class ExecutorConfig:
-    name: str = "local"
-    address: Optional[str] = None
-    num_cpus: Optional[int] = None
-    cpus_per_trial: float = 1.0
-    gpus_per_trial: float = 0.0
-    max_concurrent_trials: int = 2
-    max_failures: int = 2
-    reuse_actors: bool = False
-    scheduler: Optional[str] = None
-
-
-@dataclass
 class BudgetConfig:
     trials: Optional[int] = None
     seconds: Optional[float] = None
@@ -71,10 +54,10 @@ class BudgetConfig:
 @dataclass
 class RootConfig:
     search: SearchConfig = field(default_factory=SearchConfig)
-    evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+    evaluator: Any = field(default_factory=lambda: {"name": "proxy"})  # checked by _group_schema
     data: DataConfig = field(default_factory=DataConfig)
     trainer: dict[str, Any] = field(default_factory=dict)
-    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    executor: Any = field(default_factory=lambda: {"name": "local"})  # checked by _group_schema
     space: Optional[SpaceConfig] = None
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     seed: int = 0
@@ -82,14 +65,60 @@ class RootConfig:
     progress: bool = True
 
 
-def validate(cfg: DictConfig) -> DictConfig:
-    """The config merged into the schema; raises ``ConfigSchemaError`` naming the bad key."""
-    plain = OmegaConf.to_container(cfg, resolve=True)
-    if isinstance(plain, dict):
-        plain.pop("hydra", None)
+def group_choices(group: str, conf_dir: Path = CONF_DIR) -> list[str]:
+    """The configs of one group (``space``: nasnet, amoeba, ...)."""
+    return sorted(path.stem for path in (conf_dir / group).glob("*.yaml"))
+
+
+def check_overrides(overrides: Sequence[str], conf_dir: Path = CONF_DIR) -> str | None:
+    """A one-line complaint about the first override naming a missing config, or None."""
+    for override in overrides:
+        if "=" not in override or override.startswith("hydra"):
+            continue
+        key, value = override.split("=", 1)
+        group = key.lstrip("+~")
+        if group not in GROUPS:
+            continue
+        choices = group_choices(group, conf_dir)
+        for option in value.split(","):
+            if option and option not in choices:
+                return f"{group}={option}: no such {group}; choose from {', '.join(choices)}"
+    return None
+
+
+def _merged(schema: Any, data: Any, prefix: str = "") -> DictConfig:
     try:
-        return OmegaConf.merge(OmegaConf.structured(RootConfig), plain)
+        return OmegaConf.merge(OmegaConf.structured(schema), data)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None)
         text = str(exc).splitlines()[0]
-        raise ConfigSchemaError(f"{key}: {text}" if key else text) from exc
+        raise ConfigSchemaError(f"{prefix}{key}: {text}" if key else text) from None
+
+
+def _group_schema(group: str, registry: Registry[Any], data: Any) -> DictConfig:
+    """``data`` checked against the ``Config`` of the class its ``name`` picks."""
+    name = data.get("name") if isinstance(data, dict) else None
+    try:
+        schema = registry.constructor(name).Config
+    except RegistryError as exc:
+        raise ConfigSchemaError(f"{group}.name: {exc}") from None
+    return _merged(schema, data, prefix=f"{group}.")
+
+
+def validate(cfg: DictConfig) -> DictConfig:
+    """The config merged into the schemas; raises ``ConfigSchemaError`` naming the bad key."""
+    from nasbench.evaluators import EVALUATORS
+    from nasbench.executors import EXECUTORS
+
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    if isinstance(plain, dict):
+        plain.pop("hydra", None)
+    merged = _merged(RootConfig, plain)
+    merged.evaluator = _group_schema("evaluator", EVALUATORS, plain.get("evaluator", {"name": "proxy"}))
+    merged.executor = _group_schema("executor", EXECUTORS, plain.get("executor", {"name": "local"}))
+    return merged
+
+
+def typed(group: DictConfig) -> Any:
+    """A validated group as its dataclass (``RayExecutorConfig(...)``)."""
+    return OmegaConf.to_object(group)

@@ -1,22 +1,26 @@
-"""The resumable search driver: ask, evaluate, record, tell, save, until the budget is spent.
+"""The one search loop: ask, evaluate, record, tell, save, until the budget is spent.
 
-The order of the steps is what makes a killed search lose nothing: a result is appended
-to ``history.jsonl`` (and synced) before the strategy is told, and the strategy's state is
-saved after. On resume, results in the history that the saved state has not seen are
-replayed into the strategy (it proposes the same trials again, deterministically), so no
-finished candidate is evaluated twice and none is lost.
+``SearchRecorder`` is the bookkeeping every executor shares: it asks the strategy (the
+candidates of a stopped run first), and records each result in the order that makes a
+killed search lose nothing: the candidate is saved as pending before it is evaluated,
+its result is appended to ``history.jsonl`` (and synced) before the strategy is told,
+and the strategy's state is saved after. ``restore_run`` brings a fresh strategy up to
+date from a run directory; ``run_search`` is the loop of a local search (the Ray
+executor drives the same recorder from Tune's callbacks). With a ``MemoryStore`` the
+same loop runs benchmarks and tests without touching the disk.
 """
 from __future__ import annotations
 
+import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from tqdm import tqdm
 
 from nasbench.result import EvalResult, safe_evaluate
-from nasbench.run_store import HistoryRecord, RunStore, RunStoreError
+from nasbench.run_store import BEST, HistoryRecord, MemoryStore, RunStoreError, Store
 from nasbench.strategies.base import Candidate, Strategy
 from nasbench.strategies.budget import Budget
 
@@ -25,76 +29,179 @@ Evaluate = Callable[[Candidate], EvalResult]
 
 @dataclass
 class SearchOutcome:
+    """What a search leaves: every finished candidate in the order results arrived, the
+    best by validation accuracy, and whether it stopped before its budget was spent."""
+
     history: list[HistoryRecord]
     best: HistoryRecord | None
     interrupted: bool = False
 
 
+@dataclass
+class RestoredRun:
+    """A run directory read back: its history (told to the strategy) and the candidates
+    the strategy asked whose results never came, to evaluate again first."""
+
+    history: list[HistoryRecord] = field(default_factory=list)
+    pending: list[Candidate] = field(default_factory=list)
+
+
 def best_record(history: list[HistoryRecord]) -> HistoryRecord | None:
     """The finished candidate with the highest validation accuracy (first on ties)."""
-    finished = [r for r in history if r.result.ok and r.result.val_acc is not None]
+    finished = [r for r in history if r.result.ok and r.result.val_acc is not None
+                and math.isfinite(r.result.val_acc)]
     return max(finished, key=lambda r: r.result.val_acc) if finished else None
-
-
-def _replay(strategy: Strategy, history: list[HistoryRecord], told: int) -> None:
-    """Tell the strategy the recorded results its saved state has not seen yet."""
-    for record in history[told:]:
-        candidate = strategy.ask()
-        if candidate.trial != record.candidate.trial or candidate.key != record.candidate.key:
-            raise RunStoreError(
-                f"resume: trial {record.candidate.trial} in history.jsonl is {record.candidate.key}, but the "
-                f"strategy proposes trial {candidate.trial} = {candidate.key}; was the config changed?")
-        strategy.tell(candidate, record.result)
-
-
-def run_search(strategy: Strategy, evaluate: Evaluate, budget: Budget, store: RunStore,
-               progress: bool = True, on_record: Callable[[HistoryRecord], None] | None = None) -> SearchOutcome:
-    """Search until the budget is spent, resuming from ``store`` if it holds a run."""
-    store.repair_history()
-    history = store.history()
-    saved = store.load_state()
-    if saved is not None:
-        strategy.load_state_dict(saved["strategy"])
-        told = int(saved["told"])
-    else:
-        told = 0
-    if told > len(history):
-        raise RunStoreError(f"resume: the saved state has seen {told} results but history.jsonl holds {len(history)}")
-    _replay(strategy, history, told)
-    if len(history) > told:
-        store.save_state({"strategy": strategy.state_dict(), "told": len(history)})
-    seconds_used = sum(r.result.cost_seconds for r in history)
-    best = best_record(history)
-    bar = tqdm(total=budget.trials, initial=len(history), disable=not progress, file=sys.stderr,
-               unit="trial", dynamic_ncols=True, desc="search")
-    interrupted = False
-    try:
-        while not budget.spent(len(history), seconds_used):
-            candidate = strategy.ask()
-            started = time.time()
-            result = safe_evaluate(evaluate, candidate)
-            record = HistoryRecord(candidate, result, started, time.time())
-            store.append(record)
-            strategy.tell(candidate, result)
-            history.append(record)
-            store.save_state({"strategy": strategy.state_dict(), "told": len(history)})
-            seconds_used += result.cost_seconds
-            if result.ok and result.val_acc is not None and (best is None or result.val_acc > best.result.val_acc):
-                best = record
-                store.write_json("best.json", best_summary(best))
-            if on_record is not None:
-                on_record(record)
-            bar.update(1)
-            bar.set_postfix(best=f"{best.result.val_acc:.4f}" if best else "-",
-                            left=f"{budget.fraction_left(len(history), seconds_used):.0%}", status=result.status)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        bar.close()
-    return SearchOutcome(history, best, interrupted)
 
 
 def best_summary(record: HistoryRecord) -> dict[str, Any]:
     """What ``best.json`` holds: the point, its key and trial, and its metrics."""
     return {"trial": record.candidate.trial, "key": record.candidate.key, "point": record.candidate.point,
             "seed": record.candidate.seed, "result": record.result.to_dict()}
+
+
+def restore_run(strategy: Strategy, store: Store) -> RestoredRun:
+    """Bring ``strategy`` up to date with the run in ``store`` (nothing for a new run).
+
+    The saved state has seen the first ``told`` history rows. Rows after those were
+    appended by a process killed before it saved: each is told now. With ``pending``
+    in the state (every state this loop writes) each such row must be one of those
+    candidates; a state without it (older runs) is caught up by asking again, which
+    proposes the same trials since a strategy's randomness derives from the trial number.
+    """
+    store.repair_history()
+    history = store.history()
+    saved = store.load_state()
+    if saved is None:
+        if history:
+            raise RunStoreError(f"resume: {len(history)} results in history.jsonl but no strategy state")
+        return RestoredRun()
+    strategy.load_state_dict(saved["strategy"])
+    told = int(saved["told"])
+    if told > len(history):
+        raise RunStoreError(f"resume: the saved state has seen {told} results but history.jsonl holds {len(history)}")
+    if saved.get("pending") is None:
+        for record in history[told:]:
+            candidate = strategy.ask()
+            _check_same(record, candidate)
+            strategy.tell(candidate, record.result)
+        return RestoredRun(history, [])
+    pending = dict(saved["pending"])
+    for record in history[told:]:
+        candidate = pending.pop(record.candidate.trial, None)
+        if candidate is None:
+            raise RunStoreError(f"resume: trial {record.candidate.trial} of history.jsonl is not a candidate the "
+                                f"saved strategy state was waiting for; was the config changed?")
+        _check_same(record, candidate)
+        strategy.tell(candidate, record.result)
+    return RestoredRun(history, sorted(pending.values(), key=lambda c: c.trial))
+
+
+def _check_same(record: HistoryRecord, candidate: Candidate) -> None:
+    if candidate.trial != record.candidate.trial or candidate.key != record.candidate.key:
+        raise RunStoreError(
+            f"resume: trial {record.candidate.trial} in history.jsonl is {record.candidate.key}, but the "
+            f"strategy proposes trial {candidate.trial} = {candidate.key}; was the config changed?")
+
+
+class SearchRecorder:
+    """The bookkeeping of one search over ``store``, shared by every executor."""
+
+    def __init__(self, strategy: Strategy, budget: Budget, store: Store, progress: bool = False,
+                 on_record: Callable[[HistoryRecord], None] | None = None, label: str = "search") -> None:
+        self.strategy = strategy
+        self.budget = budget
+        self.store = store
+        self.on_record = on_record
+        restored = restore_run(strategy, store)
+        self.history = restored.history
+        self._requeue = list(restored.pending)
+        self._pending: dict[int, Candidate] = {c.trial: c for c in restored.pending}  # asked, not told
+        self.seconds_used = sum(r.result.cost_seconds for r in self.history)
+        self.best = best_record(self.history)
+        self._save()
+        self._bar = tqdm(total=budget.trials, initial=len(self.history), disable=not progress, file=sys.stderr,
+                         unit="trial", dynamic_ncols=True, desc=label)
+
+    def spent(self, in_flight: int = 0) -> bool:
+        """Whether no further evaluation may start (``in_flight`` count toward ``trials``)."""
+        if self.budget.spent(len(self.history), self.seconds_used):
+            return True
+        return self.budget.trials is not None and len(self.history) + in_flight >= self.budget.trials
+
+    def ask(self) -> Candidate:
+        """The next candidate: one a stopped run left unfinished, else a new ask (saved as
+        pending before anyone evaluates it)."""
+        if self._requeue:
+            return self._requeue.pop(0)
+        candidate = self.strategy.ask()
+        self._pending[candidate.trial] = candidate
+        self._save()
+        return candidate
+
+    def requeue(self, candidate: Candidate) -> None:
+        """Evaluate ``candidate`` again later (it was stopped before it produced a result)."""
+        self._requeue.append(candidate)
+        self._requeue.sort(key=lambda c: c.trial)
+
+    def record(self, record: HistoryRecord) -> None:
+        """Append, tell, save; then the best, the callback and the progress bar."""
+        self.store.append(record)
+        self.history.append(record)
+        self.strategy.tell(record.candidate, record.result)
+        self._pending.pop(record.candidate.trial, None)
+        self._save()
+        result = record.result
+        self.seconds_used += result.cost_seconds
+        if result.ok and result.val_acc is not None and math.isfinite(result.val_acc) and (
+                self.best is None or result.val_acc > self.best.result.val_acc):
+            self.best = record
+            self.store.write_json(BEST, best_summary(record))
+        if self.on_record is not None:
+            self.on_record(record)
+        self._bar.update(1)
+        self._bar.set_postfix(best=f"{self.best.result.val_acc:.4f}" if self.best else "-",
+                              left=f"{self.budget.fraction_left(len(self.history), self.seconds_used):.0%}",
+                              status=result.status)
+
+    def unfinished(self) -> list[Candidate]:
+        """Asked candidates with no result yet."""
+        return sorted(self._pending.values(), key=lambda c: c.trial)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The strategy state, how many history rows it has seen (a prefix: rows are
+        appended in tell order) and what it asked but was not told."""
+        return {"strategy": self.strategy.state_dict(), "told": len(self.history), "pending": dict(self._pending)}
+
+    def _save(self) -> None:
+        if self.store.keeps_state:
+            self.store.save_state(self.snapshot())
+
+    def outcome(self, interrupted: bool) -> SearchOutcome:
+        return SearchOutcome(self.history, self.best, interrupted)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def run_search(strategy: Strategy, evaluate: Evaluate, budget: Budget, store: Store | None = None,
+               progress: bool = True, on_record: Callable[[HistoryRecord], None] | None = None) -> SearchOutcome:
+    """Search one candidate at a time until the budget is spent, resuming from ``store``
+    if it holds a run (``None``: in memory, for benchmarks and tests).
+
+    The budget is checked before each ask, so the last evaluation may overrun a seconds
+    limit; its result counts (it was paid for). A point proposed again is evaluated and
+    charged again, as in the NAS-Bench-201 protocol.
+    """
+    recorder = SearchRecorder(strategy, budget, MemoryStore() if store is None else store, progress, on_record)
+    interrupted = False
+    try:
+        while not recorder.spent():
+            candidate = recorder.ask()
+            started = time.time()
+            result = safe_evaluate(evaluate, candidate)
+            recorder.record(HistoryRecord(candidate, result, started, time.time()))
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        recorder.close()
+    return recorder.outcome(interrupted)

@@ -1,101 +1,63 @@
-"""Build the parts of a search from its config: space, strategy, evaluator.
+"""The config edge: a validated search config becomes the objects of a search.
 
-Each table maps a config name to a small constructor; a new part is a new entry here and
-a new file under ``conf/``, never an edit of the others.
+Every name is looked up here, once, in its kind's registry (``SPACES``, ``STRATEGIES``,
+``EVALUATORS``, ``EXECUTORS``); below this module code passes objects.
 """
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any
 
-from search_spaces.spaces.base import Space
-from nasbench.strategies.base import Candidate, Strategy
-from nasbench.result import EvalResult
+from omegaconf import DictConfig, OmegaConf
+
+from nasbench.config import typed
+from nasbench.evaluators import EVALUATORS, EvaluatorContext
+from nasbench.executors import EXECUTORS
+from nasbench.strategies import make_strategy
+from nasbench.strategies.base import Strategy
+from nasbench.strategies.budget import Budget
+from search_spaces.registry import RegistryError
+from search_spaces.spaces import make_space
+from search_spaces.spaces.base import Space, SpaceError
 
 
 class ConfigError(ValueError):
     """A config names something that does not exist or has a bad value."""
 
 
-def _nasnet() -> Space:
-    from search_spaces.spaces.cell_spaces import nasnet_space
-    return nasnet_space()
+@dataclass
+class SearchParts:
+    """The objects a search runs with."""
+
+    space: Space
+    strategy: Strategy
+    evaluator: Any
+    executor: Any
+    budget: Budget
+    skeleton: dict[str, Any]
 
 
-def _amoeba() -> Space:
-    from search_spaces.spaces.cell_spaces import amoeba_space
-    return amoeba_space()
-
-
-def _darts() -> Space:
-    from search_spaces.spaces.cell_spaces import darts_space
-    return darts_space()
-
-
-def _nasbench201() -> Space:
-    from search_spaces.spaces.nasbench201 import NasBench201Space
-    return NasBench201Space()
-
-
-def _blocks() -> Space:
-    from search_spaces.spaces.blocks_space import BlocksSpace
-    return BlocksSpace()
-
-
-SPACES: Mapping[str, Callable[[], Space]] = MappingProxyType({
-    "nasnet": _nasnet, "amoeba": _amoeba, "darts": _darts, "nasbench201": _nasbench201, "blocks": _blocks,
-})
-
-
-def make_space(name: str) -> Space:
-    if name not in SPACES:
-        raise ConfigError(f"space: {name!r} is not one of {', '.join(SPACES)}")
-    return SPACES[name]()
-
-
-def make_strategy(name: str, space: Space, seed: int, params: Mapping[str, Any], run_dir: Path) -> Strategy:
-    """A strategy by config name; Optuna studies live in the run directory."""
-    params = dict(params)
-    if name == "random":
-        from nasbench.strategies.random_search import RandomSearch
-        constructor: Callable[..., Strategy] = RandomSearch
-    elif name == "evolution":
-        from nasbench.strategies.evolution import RegularizedEvolution
-        constructor = RegularizedEvolution
-    elif name == "reinforce":
-        from nasbench.strategies.reinforce import Reinforce
-        constructor = Reinforce
-    elif name in ("tpe", "nsga2", "optuna"):
-        from nasbench.strategies.optuna_strategy import OptunaStrategy
-        constructor = OptunaStrategy
-        params.setdefault("sampler", "tpe" if name == "optuna" else name)
-        if "objectives" in params:
-            params["objectives"] = tuple(params["objectives"])
-        params.setdefault("storage", str(run_dir / "optuna.journal"))
-    else:
-        raise ConfigError(f"search: {name!r} is not one of random, evolution, reinforce, tpe, nsga2, optuna")
+def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = None,
+               strategy: Strategy | None = None, evaluator: Any = None, executor: Any = None) -> SearchParts:
+    """The space, strategy, evaluator, executor and budget that ``cfg`` (validated by
+    ``nasbench.config.validate``) names; Optuna's journal goes to ``run_dir``. An object
+    passed for a part is used instead of the one its config group names."""
+    plain: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     try:
-        return constructor(space, seed=seed, **params)
-    except TypeError as exc:
-        raise ConfigError(f"search.params: {exc}") from exc
-
-
-def make_evaluator(cfg: Mapping[str, Any], space_name: str, space_cfg: Mapping[str, Any],
-                   repo_root: Path) -> Callable[[Candidate], EvalResult]:
-    """The evaluation function of a search: the proxy trainer or the NAS-Bench-201 table."""
-    evaluator = cfg["evaluator"]
-    name = evaluator["name"]
-    if name == "nasbench201":
-        if space_name != "nasbench201":
-            raise ConfigError(f"evaluator=nasbench201 looks up NAS-Bench-201 cells; use +space=nasbench201, "
-                              f"not {space_name}")
-        from nasbench.evaluators.nasbench201 import NasBench201Table
-        table = NasBench201Table(path=evaluator.get("path"), dataset=evaluator.get("dataset", "cifar10"))
-        return lambda candidate: table.evaluate(candidate.point, seed=candidate.seed)
-    if name == "proxy":
-        from nasbench.evaluators.proxy import ProxyEvaluator
-        proxy = ProxyEvaluator(space_name, dict(space_cfg.get("skeleton", {})), dict(cfg["data"]),
-                               dict(cfg["trainer"]), repo_root)
-        return lambda candidate: proxy.evaluate(candidate.point, seed=candidate.seed)
-    raise ConfigError(f"evaluator: {name!r} is not one of proxy, nasbench201")
+        space = space if space is not None else make_space(cfg.space.name)
+        skeleton = dict(plain["space"].get("skeleton") or {})
+        space.network(space.sample(random.Random(0)), skeleton=skeleton)  # refuse bad settings now
+        if strategy is None:
+            strategy = make_strategy(cfg.search.name, space, int(cfg.seed), run_dir=run_dir,
+                                     **(plain["search"]["params"] or {}))
+        if evaluator is None:
+            context = EvaluatorContext(space, skeleton, plain["data"], plain["trainer"])
+            evaluator = EVALUATORS.constructor(cfg.evaluator.name).from_config(typed(cfg.evaluator), context)
+        if executor is None:
+            executor = EXECUTORS.constructor(cfg.executor.name).from_config(typed(cfg.executor))
+    except (RegistryError, SpaceError) as exc:
+        raise ConfigError(str(exc)) from None
+    budget = Budget(trials=cfg.budget.trials, seconds=cfg.budget.seconds)
+    return SearchParts(space, strategy, evaluator, executor, budget, skeleton)

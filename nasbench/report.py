@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 
 from nasbench.driver import best_record, best_summary
 from nasbench.run_store import HistoryRecord, RunStore
+from search_spaces.spaces.base import Space
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
@@ -127,7 +128,7 @@ def draw_cells(network: Mapping[str, Any], run_dir: Path, prefix: str = "best") 
     return written
 
 
-def write_report(store: RunStore, history: Sequence[HistoryRecord], space_name: str,
+def write_report(store: RunStore, history: Sequence[HistoryRecord], space: Space,
                  skeleton: Mapping[str, Any]) -> None:
     """Write best.json, summary.md, the plots and the best cells' drawings."""
     store.write_text("summary.md", summary_markdown(history))
@@ -138,12 +139,9 @@ def write_report(store: RunStore, history: Sequence[HistoryRecord], space_name: 
     if best is None:
         return
     store.write_json("best.json", best_summary(best))
-    from nasbench.evaluators.proxy import network_for
-
     try:
-        network = network_for(space_name, best.candidate.point, skeleton, num_classes=10, input_size=32,
-                              input_channels=3)
-    except (ValueError, ImportError):
+        network = space.network(best.candidate.point, skeleton=skeleton).to_dict()
+    except ValueError:
         return
     store.write_json("best_network.json", network)
     draw_cells(network, store.run_dir)

@@ -11,7 +11,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Protocol
 
 import torch
 
@@ -69,8 +69,52 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
 
 
+class Store(Protocol):
+    """Where a search keeps its history, strategy state and best candidate."""
+
+    keeps_state: bool
+
+    def append(self, record: HistoryRecord) -> None: ...
+    def history(self) -> list[HistoryRecord]: ...
+    def repair_history(self) -> None: ...
+    def save_state(self, state: dict[str, Any]) -> None: ...
+    def load_state(self) -> dict[str, Any] | None: ...
+    def write_json(self, name: str, data: Any) -> None: ...
+
+
+class MemoryStore:
+    """A store that keeps the history in memory and no state (nothing resumes from it):
+    the search loop's store for benchmarks and tests."""
+
+    keeps_state = False
+
+    def __init__(self) -> None:
+        self._history: list[HistoryRecord] = []
+        self.files: dict[str, Any] = {}
+
+    def append(self, record: HistoryRecord) -> None:
+        self._history.append(record)
+
+    def history(self) -> list[HistoryRecord]:
+        return list(self._history)
+
+    def repair_history(self) -> None:
+        """Nothing can be torn in memory."""
+
+    def save_state(self, state: dict[str, Any]) -> None:
+        """Not kept: a memory store is never resumed."""
+
+    def load_state(self) -> dict[str, Any] | None:
+        return None
+
+    def write_json(self, name: str, data: Any) -> None:
+        self.files[name] = data
+
+
 class RunStore:
     """Reads and writes one run directory."""
+
+    keeps_state = True
 
     def __init__(self, run_dir: str | Path):
         self.run_dir = Path(run_dir).resolve()

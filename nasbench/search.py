@@ -8,44 +8,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
-from nasbench.config import ConfigSchemaError, validate
-from nasbench.driver import SearchOutcome, run_search
-from nasbench.factories import ConfigError, make_evaluator, make_space, make_strategy
+from nasbench.callable_module import make_callable
+from nasbench.config import CONF_DIR, ConfigSchemaError, check_overrides, group_choices, validate
+from nasbench.driver import SearchOutcome
+from nasbench.factories import ConfigError, SearchParts, make_parts
 from nasbench.report import write_report
 from nasbench.run_store import CONFIG, RunStore, RunStoreError
-from nasbench.strategies.budget import Budget, BudgetError
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CONF_DIR = REPO_ROOT / "conf"
-GROUPS = ("space", "search", "evaluator", "data", "trainer", "executor", "experiment")
+from nasbench.strategies.base import StrategyError
+from nasbench.strategies.budget import BudgetError
 
 
 class SearchUsageError(ValueError):
     """A search cannot start: no space, a bad override, an unreadable run to resume."""
-
-
-def group_choices(group: str, conf_dir: Path = CONF_DIR) -> list[str]:
-    return sorted(path.stem for path in (conf_dir / group).glob("*.yaml"))
-
-
-def check_overrides(overrides: Sequence[str], conf_dir: Path = CONF_DIR) -> str | None:
-    """A one-line complaint about the first override naming a missing config, or None."""
-    for override in overrides:
-        if "=" not in override or override.startswith("hydra"):
-            continue
-        key, value = override.split("=", 1)
-        group = key.lstrip("+~")
-        if group not in GROUPS:
-            continue
-        choices = group_choices(group, conf_dir)
-        for option in value.split(","):
-            if option and option not in choices:
-                return f"{group}={option}: no such {group}; choose from {', '.join(choices)}"
-    return None
 
 
 def _first_of_sweep(override: str) -> str:
@@ -117,18 +95,15 @@ def run_from_config(cfg: DictConfig, run_dir: Path, command_line: Sequence[str] 
                                + ", ".join(group_choices("space")))
     cfg = validate(cfg)
     store = RunStore(run_dir)
+    parts = make_parts(cfg, store.run_dir)
     store.write_text(CONFIG, OmegaConf.to_yaml(cfg))
-    space = make_space(cfg.space.name)
-    budget = Budget(trials=cfg.budget.trials, seconds=cfg.budget.seconds)
-    plain: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    strategy = make_strategy(cfg.search.name, space, int(cfg.seed), plain["search"]["params"], store.run_dir)
-    evaluate = make_evaluator(plain, cfg.space.name, plain["space"], REPO_ROOT)
-    if cfg.executor.name != "local":
-        from nasbench.executors import run_with_executor
-        outcome = run_with_executor(plain, strategy, evaluate, budget, store)
-    else:
-        outcome = run_search(strategy, evaluate, budget, store, progress=bool(cfg.progress))
-    write_report(store, outcome.history, space_name=cfg.space.name, skeleton=plain["space"].get("skeleton", {}))
+    return run_parts(parts, store, progress=bool(cfg.progress))
+
+
+def run_parts(parts: SearchParts, store: RunStore, progress: bool = True) -> SearchOutcome:
+    """Run (or resume) a search of these objects in ``store`` and write its report."""
+    outcome = parts.executor.run(parts.strategy, parts.evaluator, parts.budget, store, progress=progress)
+    write_report(store, outcome.history, parts.space, parts.skeleton)
     return outcome
 
 
@@ -139,8 +114,8 @@ def _task(cfg: DictConfig) -> None:
     run_dir = Path(hydra_cfg.runtime.output_dir)
     try:
         outcome = run_from_config(cfg, run_dir, list(hydra_cfg.overrides.task))
-    except (SearchUsageError, ConfigError, ConfigSchemaError, BudgetError, RunStoreError, FileNotFoundError,
-            ValueError) as exc:
+    except (SearchUsageError, ConfigError, ConfigSchemaError, BudgetError, StrategyError, RunStoreError,
+            FileNotFoundError, ValueError) as exc:
         print(f"search: {str(exc).splitlines()[0]}", file=sys.stderr)
         raise SystemExit(2) from None
     store_dir = Path(str(cfg.resume)).expanduser() if cfg.get("resume") else run_dir
@@ -164,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(_task)()
     return 0
 
+
+make_callable(__name__, "search")  # nasbench.search(...) is the API function (nasbench.api.search)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -7,7 +7,7 @@ from hydra.core.global_hydra import GlobalHydra
 
 from nasbench.config import validate
 from nasbench.evaluators.proxy import trainer_config
-from nasbench.search import CONF_DIR, group_choices
+from nasbench.config import CONF_DIR, ConfigSchemaError, group_choices
 
 GROUP_OPTIONS = [(group, option) for group in ("space", "search", "evaluator", "data", "trainer", "executor")
                  for option in group_choices(group)]
@@ -36,3 +36,14 @@ def test_every_experiment_preset_composes(experiment):
 def test_every_config_file_is_reachable():
     files = {(path.parent.name, path.stem) for path in Path(CONF_DIR).glob("*/*.yaml")}
     assert files == set(GROUP_OPTIONS) | {("experiment", name) for name in group_choices("experiment")}
+
+
+@pytest.mark.parametrize("override, key", [
+    ("executor.max_concurent_trials=3", "executor.max_concurent_trials"),
+    ("evaluator.datset=cifar100", "evaluator.datset"),
+])
+def test_each_group_is_checked_against_its_own_schema(override, key):
+    group = override.split(".")[0]
+    choice = {"executor": "executor=ray", "evaluator": "evaluator=nasbench201"}[group]
+    with pytest.raises(ConfigSchemaError, match=key):
+        validate(compose_with(["+space=nasbench201", choice, f"+{override}"]))

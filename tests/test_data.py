@@ -156,9 +156,10 @@ def test_downloaded_archive_is_verified_and_extracted(tmp_path):
     assert (tmp_path / "data" / CIFAR10.archive).is_file()
 
 
-def test_missing_root_is_refused():
-    with pytest.raises(ValueError, match="root"):
-        load_dataset("cifar10")
+def test_no_root_means_the_user_data_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("NASBENCH_DATA", str(tmp_path / "cache"))
+    with pytest.raises(DatasetNotFoundError, match=str(tmp_path / "cache")):
+        load_dataset("cifar10", download=False)
 
 
 def test_digits_splits():
@@ -184,7 +185,7 @@ def test_registry_is_immutable_and_names_the_known_sets():
     assert set(DATASETS) == {"cifar10", "cifar100", "digits"}
     with pytest.raises(TypeError):
         DATASETS["mnist"] = load_digits  # type: ignore[index]
-    with pytest.raises(KeyError, match="cifar10, cifar100, digits"):
+    with pytest.raises(ValueError, match="cifar10, cifar100, digits"):
         load_dataset("mnist")
 
 

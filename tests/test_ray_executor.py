@@ -15,21 +15,20 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from omegaconf import OmegaConf
 
-from nasbench.config import validate
-from nasbench.evaluators.nasbench201 import default_table_path
-from nasbench.executors.ray_executor import ExecutorError, restore_run, run_on_ray
-from nasbench.factories import make_evaluator, make_space, make_strategy
+from nasbench.config import CONF_DIR, validate
+from nasbench.driver import restore_run
+from nasbench.executors.ray_executor import ExecutorError
+from nasbench.factories import make_parts
 from nasbench.run_store import RunStore
-from nasbench.search import CONF_DIR, REPO_ROOT, main, run_from_config
-from nasbench.strategies.budget import Budget
+from nasbench.search import main, run_from_config
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 ray = pytest.importorskip("ray")
 # Workers cannot import this test module: its evaluator wrappers travel by value.
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-pytestmark = [pytest.mark.skipif(not default_table_path().is_file(), reason="NAS-Bench-201 table not found")]
 TABLE = ["+space=nasbench201", "evaluator=nasbench201", "progress=false"]
 RAY = ["executor=ray", "executor.max_concurrent_trials=2"]
 
@@ -46,12 +45,8 @@ def rows(run_dir: Path) -> list[dict]:
 
 def parts(overrides, run_dir: Path):
     """What ``run_from_config`` builds, so that a test can wrap the evaluator."""
-    cfg = validate(composed(TABLE + RAY + overrides))
-    plain = OmegaConf.to_container(cfg, resolve=True)
-    space = make_space(cfg.space.name)
-    strategy = make_strategy(cfg.search.name, space, int(cfg.seed), plain["search"]["params"], run_dir)
-    evaluate = make_evaluator(plain, cfg.space.name, plain["space"], REPO_ROOT)
-    return plain, strategy, evaluate, Budget(trials=cfg.budget.trials, seconds=cfg.budget.seconds), RunStore(run_dir)
+    built = make_parts(validate(composed(TABLE + RAY + overrides)), run_dir)
+    return built.executor, built.strategy, built.evaluator, built.budget, RunStore(run_dir)
 
 
 class Faulty:
@@ -107,10 +102,10 @@ def test_random_search_evaluates_the_same_candidates_as_the_local_driver(ray_ses
 def test_failures_are_recorded_and_dead_workers_retried(ray_session, tmp_path):
     marks = tmp_path / "marks"
     marks.mkdir()
-    plain, strategy, evaluate, budget, store = parts(
+    executor, strategy, evaluate, budget, store = parts(
         ["search=evolution", "budget.trials=10", "executor.max_failures=1"], tmp_path / "run")
     faulty = Faulty(evaluate, marks, raise_at=2, kill_once_at=4, kill_always_at=5)  # 4 and 5 run together
-    outcome = run_on_ray(plain, strategy, faulty, budget, store)
+    outcome = executor.run(strategy, faulty, budget, store)
     by_trial = {r["trial"]: r for r in rows(tmp_path / "run")}
     assert sorted(by_trial) == list(range(10)) and len(outcome.history) == 10
     assert by_trial[2]["status"] == "error" and "RuntimeError: injected failure" in by_trial[2]["result"]["message"]
@@ -122,9 +117,9 @@ def test_failures_are_recorded_and_dead_workers_retried(ray_session, tmp_path):
 
 
 def test_asha_stops_weak_candidates_and_records_their_fidelity(ray_session, tmp_path):
-    plain, strategy, evaluate, budget, store = parts(
+    executor, strategy, evaluate, budget, store = parts(
         ["search=random", "budget.trials=12", "executor.scheduler=asha", "trainer.epochs=4"], tmp_path)
-    run_on_ray(plain, strategy, Epochwise(evaluate, epochs=4), budget, store)
+    executor.run(strategy, Epochwise(evaluate, epochs=4), budget, store)
     history = rows(tmp_path)
     assert sorted(r["trial"] for r in history) == list(range(12))
     stopped = [r for r in history if r["result"]["epochs_run"] < 4]
@@ -137,14 +132,14 @@ def test_asha_stops_weak_candidates_and_records_their_fidelity(ray_session, tmp_
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ([], "needs evaluator=proxy"),
+    ([], "needs an evaluator that reports each epoch"),
     (["search=nsga2"], "a trial stopped early has no macs"),
 ])
 def test_asha_needs_epochs_and_objectives_a_stopped_trial_has(tmp_path, overrides, message):
-    plain, strategy, evaluate, budget, store = parts(["budget.trials=2", "executor.scheduler=asha", *overrides],
+    executor, strategy, evaluate, budget, store = parts(["budget.trials=2", "executor.scheduler=asha", *overrides],
                                                      tmp_path)
     with pytest.raises(ExecutorError, match=message):
-        run_on_ray(plain, strategy, evaluate, budget, store)
+        executor.run(strategy, evaluate, budget, store)
 
 
 def test_seconds_budget_stops_asking_and_records_the_trials_in_flight(ray_session, tmp_path):
@@ -170,7 +165,7 @@ def test_sweep_of_asynchronous_strategies_reuses_ray(ray_session, tmp_path):
 def test_resume_redispatches_what_was_asked_but_not_finished(tmp_path):
     """A state saved after two asks and one tell: the told row stays, the other is replayed
     from history, and the candidate never finished comes back first."""
-    plain, strategy, evaluate, budget, store = parts(["search=evolution", "budget.trials=4"], tmp_path)
+    executor, strategy, evaluate, budget, store = parts(["search=evolution", "budget.trials=4"], tmp_path)
     from nasbench.run_store import HistoryRecord
 
     first, second, third = strategy.ask(), strategy.ask(), strategy.ask()
@@ -180,9 +175,9 @@ def test_resume_redispatches_what_was_asked_but_not_finished(tmp_path):
     store.save_state({"strategy": strategy.state_dict(), "told": 1, "pending": {2: third, 1: second},
                       "executor": "ray"})
     _, fresh, _, _, _ = parts(["search=evolution", "budget.trials=4"], tmp_path)
-    history, requeue = restore_run(fresh, store)
-    assert [r.candidate.trial for r in history] == [0, 1] and requeue == [third]
-    assert store.load_state()["told"] == 2 and fresh.ask().trial == 3
+    restored = restore_run(fresh, store)
+    assert [r.candidate.trial for r in restored.history] == [0, 1] and restored.pending == [third]
+    assert fresh.ask().trial == 3
 
 
 def test_sigkill_of_the_driver_then_resume_loses_and_repeats_nothing(tmp_path):

@@ -9,10 +9,10 @@ from typing import Any, Callable, Mapping
 import pytest
 import torch
 
-from nasbench.evaluators.nasbench201 import NasBench201Table, default_table_path
+from nasbench.evaluators.nasbench201 import NasBench201Table
 from nasbench.result import EvalResult
-from nasbench.search_loop import best_by_validation, run_strategy
-from nasbench.strategies import Budget, BudgetError, StrategyError, derive_seed, make_strategy, strategy_constructors
+from nasbench.driver import best_record, run_search
+from nasbench.strategies import STRATEGIES, Budget, BudgetError, StrategyError, derive_seed, make_strategy
 from nasbench.strategies.base import Candidate, Strategy
 from nasbench.strategies.evolution import RegularizedEvolution
 from nasbench.strategies.optuna_strategy import SAMPLERS, OptunaStrategy
@@ -280,13 +280,16 @@ def test_optuna_journal_hands_out_trials_asked_after_the_snapshot(tmp_path):
     assert len(resumed.study.trials) == 4
 
 
-def test_constructor_mapping_and_make_strategy():
-    assert set(strategy_constructors()) == {"random", "evolution", "reinforce", "tpe", "optuna", "nsga2"}
+def test_registry_and_make_strategy(tmp_path):
+    assert set(STRATEGIES) == {"random", "evolution", "reinforce", "tpe", "optuna", "nsga2"}
     assert isinstance(make_strategy("tpe", SPACE, seed=1), OptunaStrategy)
-    with pytest.raises(StrategyError, match="strategy: 'anneal'"):
+    assert make_strategy("tpe", SPACE, seed=1, run_dir=tmp_path).storage_path == tmp_path / "optuna.journal"
+    with pytest.raises(StrategyError, match="search: 'anneal'"):
         make_strategy("anneal", SPACE)
-    with pytest.raises(TypeError):
-        strategy_constructors()["random"] = RandomSearch  # read-only
+    with pytest.raises(StrategyError, match="population"):
+        make_strategy("random", SPACE, population=3)
+    with pytest.raises(ValueError, match="registered twice"):
+        STRATEGIES.with_entry("random", RandomSearch)
 
 
 def test_budget():
@@ -302,21 +305,18 @@ def test_budget():
 
 def test_search_loop_spends_the_budget_and_reports_each_result():
     seen = []
-    history = run_strategy(RandomSearch(SPACE, seed=0), fake_evaluate, Budget(seconds=1000.0),
-                           on_result=lambda c, r: seen.append(c.trial))
-    assert seen == list(range(10)) and len(history) == 10
-    best = best_by_validation(history)
-    assert best is not None and best[1].val_acc == max(r.val_acc for _, r in history)
+    outcome = run_search(RandomSearch(SPACE, seed=0), fake_evaluate, Budget(seconds=1000.0), progress=False,
+                         on_record=lambda record: seen.append(record.candidate.trial))
+    assert seen == list(range(10)) and len(outcome.history) == 10
+    assert outcome.best is not None and outcome.best.result.val_acc == max(r.result.val_acc for r in outcome.history)
 
 
-@pytest.mark.skipif(not default_table_path().is_file(),
-                    reason=f"NAS-Bench-201 table not found at {default_table_path()} (set NASBENCH201_CSV)")
 @pytest.mark.parametrize("name", FACTORIES)
 def test_strategies_search_the_table(name):
     table = NasBench201Table()
     strategy = FACTORIES[name](0)
     if name == "nsga2":
         strategy = OptunaStrategy(SPACE, 0, sampler="nsga2", objectives=("val_acc", "cost_seconds"))
-    history = run_strategy(strategy, lambda c: table.evaluate(c.point, seed=c.seed), Budget(trials=15))
-    assert len(history) == 15 and all(result.ok for _, result in history)
-    assert 0.0 < best_by_validation(history)[1].test_acc <= table.optimum()
+    history = run_search(strategy, table, Budget(trials=15), progress=False).history
+    assert len(history) == 15 and all(record.result.ok for record in history)
+    assert 0.0 < best_record(history).result.test_acc <= table.optimum()

@@ -1,9 +1,10 @@
-"""The NAS-Bench-201 table evaluator (skipped where the table is not installed)."""
+"""The NAS-Bench-201 table evaluator on the table that ships inside the package."""
 from __future__ import annotations
 
 import pytest
 
 from nasbench.evaluators.nasbench201 import (
+    PACKAGED_TABLE,
     NasBench201Table,
     TableNotFoundError,
     UnknownArchitectureError,
@@ -12,10 +13,6 @@ from nasbench.evaluators.nasbench201 import (
 
 BEST_CIFAR10 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
 
-needs_table = pytest.mark.skipif(
-    not default_table_path().is_file(),
-    reason=f"NAS-Bench-201 table not found at {default_table_path()} (set NASBENCH201_CSV)",
-)
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +20,10 @@ def table() -> NasBench201Table:
     return NasBench201Table()
 
 
-@needs_table
 def test_whole_space_is_in_the_table(table):
     assert len(table) == 15_625
 
 
-@needs_table
 def test_evaluate_reports_fractions_and_cost(table):
     result = table.evaluate(BEST_CIFAR10, seed=3)
     assert result.ok and result.seed == 3
@@ -38,14 +33,12 @@ def test_evaluate_reports_fractions_and_cost(table):
     assert table.test_accuracy(BEST_CIFAR10) == result.test_acc
 
 
-@needs_table
 def test_optimum_matches_the_published_figures(table):
     assert table.optimum() == pytest.approx(0.943733)
     assert NasBench201Table(dataset="cifar100").optimum() == pytest.approx(0.7351, abs=1e-4)
     assert NasBench201Table(dataset="imagenet16").optimum() == pytest.approx(0.4731, abs=1e-4)
 
 
-@needs_table
 @pytest.mark.parametrize("point", ["|nor_conv_3x3~0|", "not a cell", 12])
 def test_unknown_architecture_is_a_typed_error(table, point):
     with pytest.raises(UnknownArchitectureError, match="not a NAS-Bench-201 cell"):
@@ -60,8 +53,18 @@ def test_missing_file_says_where_and_how_to_configure(tmp_path):
 
 
 def test_env_var_overrides_the_default_path(tmp_path, monkeypatch):
+    monkeypatch.delenv("NASBENCH201_CSV", raising=False)
+    assert default_table_path() == PACKAGED_TABLE and PACKAGED_TABLE.is_file()
     monkeypatch.setenv("NASBENCH201_CSV", str(tmp_path / "x.csv"))
     assert default_table_path() == tmp_path / "x.csv"
+
+
+def test_a_plain_csv_copy_reads_like_the_packaged_table(tmp_path):
+    import gzip
+
+    plain = tmp_path / "nb201.csv"
+    plain.write_bytes(gzip.decompress(PACKAGED_TABLE.read_bytes()))
+    assert NasBench201Table(plain).evaluate(BEST_CIFAR10).val_acc == NasBench201Table().evaluate(BEST_CIFAR10).val_acc
 
 
 def test_unknown_dataset_is_refused():

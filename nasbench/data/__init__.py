@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import MappingProxyType
-from typing import Mapping, Protocol
+from typing import Protocol
 
 from nasbench.data.cifar import DatasetNotFoundError, load_cifar10, load_cifar100
 from nasbench.data.digits import load_digits
 from nasbench.data.splits import DatasetSplits
+from search_spaces.registry import Registry
 
 
 class DatasetLoader(Protocol):
@@ -15,11 +15,12 @@ class DatasetLoader(Protocol):
                  resolution: int | None = None, download: bool = True) -> DatasetSplits: ...
 
 
-DATASETS: Mapping[str, DatasetLoader] = MappingProxyType({
-    "cifar10": load_cifar10,
-    "cifar100": load_cifar100,
-    "digits": load_digits,
-})
+DATASETS: Registry[DatasetSplits] = Registry("data", [
+    ("cifar10", load_cifar10),
+    ("cifar100", load_cifar100),
+    ("digits", load_digits),
+])
+"""The one registry of data sets: a name maps to a ``DatasetLoader``."""
 
 
 def load_dataset(name: str, root: str | Path | None = None, *, seed: int = 0,
@@ -30,9 +31,7 @@ def load_dataset(name: str, root: str | Path | None = None, *, seed: int = 0,
     ``seed`` fixes the train/validation split, ``train_fraction`` keeps that fraction of
     the training split (proxies), ``resolution`` resizes to a square of that side.
     """
-    if name not in DATASETS:
-        raise KeyError(f"data set {name!r} is not one of {', '.join(DATASETS)}")
-    return DATASETS[name](root, seed=seed, train_fraction=train_fraction,
+    return DATASETS.create(name, root, seed=seed, train_fraction=train_fraction,
                           resolution=resolution, download=download)
 
 

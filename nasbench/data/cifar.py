@@ -170,12 +170,14 @@ def load_cifar(spec: CifarArchive, root: str | Path | None, *, seed: int = 0,
                downloader: Downloader | None = None) -> DatasetSplits:
     """Train (45,000), validation (5,000, seeded) and test (10,000) splits of ``spec``.
 
-    ``root`` is the directory that holds (or will hold) the archive or its extracted folder;
-    ``downloader`` is how the archive is fetched when neither is there and ``download`` is on.
+    ``root`` is the directory that holds (or will hold) the archive or its extracted folder
+    (``None``: the user's data cache, ``nasbench.paths.data_cache_dir()``); ``downloader`` is
+    how the archive is fetched when neither is there and ``download`` is on.
     """
     if root is None:
-        raise ValueError(f"root: {spec.name} needs the directory that holds (or will hold) "
-                         f"{spec.archive}")
+        from nasbench.paths import data_cache_dir
+
+        root = data_cache_dir()
     folder = locate(spec, root, download=download, downloader=downloader)
     images, labels = read_batches(folder, spec.train_files, spec.label_key)
     test_images, test_labels = read_batches(folder, spec.test_files, spec.label_key)

@@ -5,17 +5,23 @@ Search", ICLR 2020, https://arxiv.org/abs/2001.00326.
 
 A search sees the 12-epoch validation accuracy and is charged the estimated 12-epoch
 training time; the 200-epoch test accuracy is reported for the cell it picks, never used
-to select (the paper's protocol). The table is ``nb201.csv`` described by the README.md
-beside it.
+to select (the paper's protocol). The table ships inside the package
+(``data/nb201.csv.gz``, written by ``scripts/build_nb201_table.py``; its README names
+the sources); ``path=`` or ``$NASBENCH201_CSV`` read another copy (plain or gzipped CSV).
 """
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
+from nasbench.evaluators.base import EvaluatorContext
 from nasbench.result import EvalResult
+from nasbench.strategies.base import Candidate
 from search_spaces.spaces.base import SpaceError
 from search_spaces.spaces.nasbench201 import NasBench201Space
 
@@ -37,12 +43,29 @@ class UnknownArchitectureError(LookupError):
     """A point is not a NAS-Bench-201 cell, or not a row of the table."""
 
 
+PACKAGED_TABLE = Path(__file__).resolve().parent / "data" / "nb201.csv.gz"
+
+
+@dataclass
+class TableEvaluatorConfig:
+    """``evaluator=nasbench201``: which data set's columns, and where the table is
+    (``null``: the copy inside the package)."""
+
+    name: str = "nasbench201"
+    dataset: str = "cifar10"
+    path: Optional[str] = None
+
+
 def default_table_path() -> Path:
-    """``$NASBENCH201_CSV``, else ``<checkout>/../shared/data/nasbench201/nb201.csv``."""
+    """``$NASBENCH201_CSV``, else the table inside the package."""
     override = os.environ.get(PATH_ENV_VAR)
-    if override:
-        return Path(override).expanduser()
-    return (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "nasbench201" / "nb201.csv").resolve()
+    return Path(override).expanduser() if override else PACKAGED_TABLE
+
+
+def _open_table(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return path.open(encoding="utf-8", newline="")
 
 
 class NasBench201Table:
@@ -52,6 +75,8 @@ class NasBench201Table:
     file is read once, on first use, and cached in the instance.
     """
 
+    Config = TableEvaluatorConfig
+
     def __init__(self, path: str | Path | None = None, dataset: str = "cifar10") -> None:
         if dataset not in DATASETS:
             raise ValueError(f"dataset: {dataset!r} is not one of {', '.join(DATASETS)}")
@@ -60,6 +85,16 @@ class NasBench201Table:
         self._space = NasBench201Space()
         # arch -> (valid_acc_12ep, test_acc_200ep, cost_seconds), accuracies in percent.
         self._rows: dict[str, tuple[float, float, float]] | None = None
+
+    @classmethod
+    def from_config(cls, settings: TableEvaluatorConfig, context: EvaluatorContext) -> "NasBench201Table":
+        if not isinstance(context.space, NasBench201Space):
+            raise ValueError(f"evaluator=nasbench201 looks up NAS-Bench-201 cells; use +space=nasbench201, "
+                             f"not {context.space.name}")
+        return cls(path=settings.path, dataset=settings.dataset)
+
+    def __call__(self, candidate: Candidate) -> EvalResult:
+        return self.evaluate(candidate.point, seed=candidate.seed)
 
     def _table(self) -> dict[str, tuple[float, float, float]]:
         if self._rows is None:
@@ -74,7 +109,7 @@ class NasBench201Table:
             )
         valid = f"{self.dataset}_valid_acc_12ep"
         test = f"{self.dataset}_test_acc_200ep"
-        with self.path.open(newline="") as handle:
+        with _open_table(self.path) as handle:
             reader = csv.DictReader(handle)
             missing = [c for c in ("arch", valid, test, COST_COLUMN) if c not in (reader.fieldnames or ())]
             if missing:

@@ -1,34 +1,23 @@
-"""Executors: what runs the evaluations of a search other than the local driver.
+"""Executors: what runs the evaluations of a search.
 
-``run_with_executor(cfg, strategy, evaluate, budget, store)`` is what
-``nasbench.search`` calls when ``executor.name`` is not ``local``; it writes the same run
-directory as the local driver and returns a ``SearchOutcome``. ``ray`` runs one Ray Tune
-trial per candidate (``nasbench.executors.ray_executor``).
+``EXECUTORS`` is the one registry of executors: a name maps to a class with a config
+schema (``Config``), ``from_config(settings)`` and ``run(strategy, evaluate, budget,
+store, progress, on_record) -> SearchOutcome``. ``local`` evaluates in this process
+(``nasbench.driver.run_search``); ``ray`` runs one Ray Tune trial per candidate
+(``nasbench.executors.ray_executor``; Ray itself is imported only when a search runs on
+it). Both write the same run directory through the same ``SearchRecorder``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any
 
-from nasbench.driver import SearchOutcome
-from nasbench.result import EvalResult
-from nasbench.run_store import RunStore
-from nasbench.strategies.base import Candidate, Strategy
-from nasbench.strategies.budget import Budget
+from nasbench.executors.local import LocalExecutor
+from nasbench.executors.ray_executor import RayExecutor
+from search_spaces.registry import Registry
 
-EXECUTORS: tuple[str, ...] = ("local", "ray")
+EXECUTORS: Registry[Any] = Registry("executor", [
+    ("local", LocalExecutor),
+    ("ray", RayExecutor),
+])
 
-__all__ = ["EXECUTORS", "run_with_executor"]
-
-
-def run_with_executor(cfg: Mapping[str, Any], strategy: Strategy, evaluate: Callable[[Candidate], EvalResult],
-                      budget: Budget, store: RunStore) -> SearchOutcome:
-    """Run (or resume) the search with the executor that ``cfg["executor"]["name"]`` names."""
-    name = cfg["executor"]["name"]
-    if name == "ray":
-        from nasbench.executors.ray_executor import run_on_ray
-        return run_on_ray(cfg, strategy, evaluate, budget, store)
-    if name == "local":
-        from nasbench.driver import run_search
-        return run_search(strategy, evaluate, budget, store, progress=bool(cfg.get("progress", True)))
-    from nasbench.factories import ConfigError
-    raise ConfigError(f"executor: {name!r} is not one of {', '.join(EXECUTORS)}")
+__all__ = ["EXECUTORS", "LocalExecutor", "RayExecutor"]

@@ -21,9 +21,8 @@ Where things run
 The run directory (the same as the local driver's, so no other tool knows which ran)
     ``history.jsonl``: one line per finished candidate, in the order results arrived,
     appended (and synced) before the strategy is told. ``strategy_state.pt``: saved after
-    every ask and every tell, ``{"strategy": state_dict, "told": n, "pending": {trial:
-    Candidate}, "executor": "ray"}``, a superset of the local driver's ``{"strategy",
-    "told"}``: the strategy has seen exactly the first ``told`` history rows (rows are
+    every ask and every tell by the search loop's ``SearchRecorder`` (the same as a local
+    search: ``{"strategy": state_dict, "told": n, "pending": {trial: Candidate}}``): the strategy has seen exactly the first ``told`` history rows (rows are
     appended in tell order), and ``pending`` holds every candidate it asked and was not
     told. ``best.json`` follows the best result.
 
@@ -69,13 +68,14 @@ Clusters
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Optional
 
-from nasbench.driver import SearchOutcome, _replay
+from nasbench.driver import SearchOutcome, SearchRecorder
 from nasbench.result import EvalResult
-from nasbench.run_store import HistoryRecord, RunStore, RunStoreError
-from nasbench.strategies.base import Candidate, Strategy
+from nasbench.run_store import HistoryRecord, Store
+from nasbench.strategies.base import Strategy
 from nasbench.strategies.budget import Budget
 
 SCHEDULERS: tuple[str, ...] = ("asha",)
@@ -87,11 +87,26 @@ ASHA_OBJECTIVES: tuple[str, ...] = ("val_acc", "cost_seconds")  # what a per-epo
 Evaluate = Callable[..., EvalResult]
 
 
+@dataclass
+class RayExecutorConfig:
+    """``executor=ray`` (``conf/executor/ray.yaml`` says what each setting does)."""
+
+    name: str = "ray"
+    address: Optional[str] = None
+    num_cpus: Optional[int] = None
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    max_concurrent_trials: int = 2
+    max_failures: int = 2
+    reuse_actors: bool = False
+    scheduler: Optional[str] = None
+
+
 class ExecutorError(ValueError):
     """An executor setting that cannot work (a bad number, ASHA without epochs)."""
 
 
-def ensure_ray(executor: Mapping[str, Any]) -> None:
+def ensure_ray(executor: RayExecutorConfig) -> None:
     """Start Ray, or join the cluster at ``executor.address``, unless this process has.
 
     ``num_cpus`` applies only to a Ray started here; a cluster has its own resources.
@@ -100,13 +115,12 @@ def ensure_ray(executor: Mapping[str, Any]) -> None:
 
     if ray.is_initialized():
         return
-    address = executor.get("address")
-    if address:
-        ray.init(address=str(address))
+    if executor.address:
+        ray.init(address=str(executor.address))
         return
     options: dict[str, Any] = {"include_dashboard": False}
-    if executor.get("num_cpus") is not None:
-        options["num_cpus"] = int(executor["num_cpus"])
+    if executor.num_cpus is not None:
+        options["num_cpus"] = int(executor.num_cpus)
     ray.init(**options)
 
 
@@ -119,80 +133,35 @@ def accepts_progress(evaluate: Evaluate) -> bool:
     return "progress" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
-class ProxyEvaluation:
-    """The proxy evaluator as ``evaluate(candidate, progress=None)`` (picklable)."""
-
-    def __init__(self, cfg: Mapping[str, Any], repo_root: Path) -> None:
-        from nasbench.evaluators.proxy import ProxyEvaluator
-
-        space = cfg["space"]
-        self.proxy = ProxyEvaluator(space["name"], dict(space.get("skeleton", {})), dict(cfg["data"]),
-                                    dict(cfg["trainer"]), repo_root)
-
-    def __call__(self, candidate: Candidate, progress: Callable[..., Any] | None = None) -> EvalResult:
-        return self.proxy.evaluate(candidate.point, seed=candidate.seed, progress=progress)
-
-
-def restore_run(strategy: Strategy, store: RunStore) -> tuple[list[HistoryRecord], list[Candidate]]:
-    """The history and the candidates to dispatch again, with the strategy brought up to
-    date (see the module docstring); a fresh run gives ``([], [])``."""
-    store.repair_history()
-    history = store.history()
-    saved = store.load_state()
-    if saved is None:
-        if history:
-            raise RunStoreError(f"resume: {store.history_path} has {len(history)} rows but there is no strategy state")
-        return [], []
-    strategy.load_state_dict(saved["strategy"])
-    told = int(saved["told"])
-    if told > len(history):
-        raise RunStoreError(f"resume: the saved state has seen {told} results but history.jsonl holds {len(history)}")
-    if saved.get("pending") is None:  # a state written by the local driver: one ask per tell, in order
-        _replay(strategy, history, told)
-        pending: dict[int, Candidate] = {}
-    else:
-        pending = dict(saved["pending"])
-        for record in history[told:]:
-            candidate = pending.pop(record.candidate.trial, None)
-            if candidate is None or candidate.key != record.candidate.key:
-                raise RunStoreError(f"resume: trial {record.candidate.trial} of history.jsonl ({record.candidate.key}) "
-                                    f"is not a candidate the saved strategy state was waiting for")
-            strategy.tell(candidate, record.result)
-    store.save_state({"strategy": strategy.state_dict(), "told": len(history), "pending": pending, "executor": "ray"})
-    return history, sorted(pending.values(), key=lambda c: c.trial)
-
-
-def _check(executor: Mapping[str, Any]) -> None:
-    if int(executor["max_concurrent_trials"]) < 1:
-        raise ExecutorError(f"executor.max_concurrent_trials: {executor['max_concurrent_trials']} must be >= 1")
-    if not float(executor["cpus_per_trial"]) > 0:
-        raise ExecutorError(f"executor.cpus_per_trial: {executor['cpus_per_trial']} must be > 0")
-    if float(executor["gpus_per_trial"]) < 0:
-        raise ExecutorError(f"executor.gpus_per_trial: {executor['gpus_per_trial']} must be >= 0")
-    if int(executor["max_failures"]) < 0:
-        raise ExecutorError(f"executor.max_failures: {executor['max_failures']} must be >= 0 (-1 is not allowed: "
+def _check(executor: RayExecutorConfig) -> None:
+    if int(executor.max_concurrent_trials) < 1:
+        raise ExecutorError(f"executor.max_concurrent_trials: {executor.max_concurrent_trials} must be >= 1")
+    if not float(executor.cpus_per_trial) > 0:
+        raise ExecutorError(f"executor.cpus_per_trial: {executor.cpus_per_trial} must be > 0")
+    if float(executor.gpus_per_trial) < 0:
+        raise ExecutorError(f"executor.gpus_per_trial: {executor.gpus_per_trial} must be >= 0")
+    if int(executor.max_failures) < 0:
+        raise ExecutorError(f"executor.max_failures: {executor.max_failures} must be >= 0 (-1 is not allowed: "
                             f"a candidate that always kills its worker would never end the search)")
-    scheduler = executor.get("scheduler")
-    if scheduler is not None and scheduler not in SCHEDULERS:
-        raise ExecutorError(f"executor.scheduler: {scheduler!r} is not null or one of {', '.join(SCHEDULERS)}")
+    if executor.scheduler is not None and executor.scheduler not in SCHEDULERS:
+        raise ExecutorError(f"executor.scheduler: {executor.scheduler!r} is not null or one of {', '.join(SCHEDULERS)}")
 
 
-def _asha_evaluation(cfg: Mapping[str, Any], evaluate: Evaluate, repo_root: Path) -> tuple[Evaluate, int]:
-    """The per-epoch evaluator and the epoch count for ASHA."""
-    objectives = (cfg["search"].get("params") or {}).get("objectives") or ["val_acc"]
+def _asha_epochs(strategy: Strategy, evaluate: Evaluate) -> int:
+    """The epoch count ASHA stops trials within; refuses what it cannot stop early."""
+    objectives = tuple(getattr(strategy, "objectives", ("val_acc",)))
     unmeasured = [name for name in objectives if name not in ASHA_OBJECTIVES]
     if unmeasured:
         raise ExecutorError(f"executor.scheduler=asha: a trial stopped early has no {', '.join(unmeasured)} "
                             f"(measured by a finished run only); search objectives must be among "
                             f"{', '.join(ASHA_OBJECTIVES)}")
     if not accepts_progress(evaluate):
-        if cfg["evaluator"]["name"] != "proxy":
-            raise ExecutorError(f"executor.scheduler=asha stops trials between epochs: it needs evaluator=proxy, "
-                                f"not {cfg['evaluator']['name']}")
-        evaluate = ProxyEvaluation(cfg, repo_root)
+        raise ExecutorError("executor.scheduler=asha stops trials between epochs: it needs an evaluator that "
+                            "reports each epoch (evaluator=proxy)")
     from nasbench.train.trainer import TrainerConfig
 
-    return evaluate, int(cfg.get("trainer", {}).get("epochs", TrainerConfig.epochs))
+    trainer = getattr(evaluate, "trainer", None) or {}
+    return int(trainer.get("epochs", TrainerConfig.epochs))
 
 
 def _asha(max_epochs: int, stopped: set[str]) -> Any:
@@ -226,53 +195,63 @@ def _experiment_name(storage: Path) -> str:
     return f"tune-{len(starts)}"
 
 
-def run_on_ray(cfg: Mapping[str, Any], strategy: Strategy, evaluate: Evaluate, budget: Budget, store: RunStore,
-               repo_root: Path | None = None,
-               on_record: Callable[[HistoryRecord], None] | None = None) -> SearchOutcome:
-    """Search until the budget is spent with one Tune trial per candidate, resuming from
-    ``store`` if it holds a run. ``cfg`` is the plain (resolved) search config."""
-    from ray import tune
+class RayExecutor:
+    """Runs a search as a Tune experiment, one trial per candidate (module docstring)."""
 
-    from nasbench.executors.searcher import StrategySearcher, TrialRegistry
-    from nasbench.executors.trial import METRIC, make_trainable
+    Config = RayExecutorConfig
 
-    executor = cfg["executor"]
-    _check(executor)
-    repo_root = repo_root if repo_root is not None else Path(__file__).resolve().parents[2]
-    report_until: int | None = None
-    stopped: set[str] = set()
-    scheduler = None
-    if executor.get("scheduler") == "asha":
-        evaluate, report_until = _asha_evaluation(cfg, evaluate, repo_root)
-        scheduler = _asha(report_until, stopped)
-    history, requeue = restore_run(strategy, store)
-    ensure_ray(executor)
-    registry = TrialRegistry()
-    searcher = StrategySearcher(
-        strategy, budget, store, history, requeue, max_concurrent=int(executor["max_concurrent_trials"]),
-        registry=registry, max_failures=int(executor["max_failures"]), scheduler_stopped=stopped,
-        max_epochs=report_until, progress=bool(cfg.get("progress", False)), on_record=on_record)
-    resources = {"cpu": float(executor["cpus_per_trial"]), "gpu": float(executor["gpus_per_trial"])}
-    storage = store.run_dir / EXPERIMENTS
-    tuner = tune.Tuner(
-        tune.with_resources(make_trainable(evaluate, report_until), resources),
-        tune_config=tune.TuneConfig(
-            search_alg=searcher, scheduler=scheduler, metric=METRIC, mode="max", num_samples=-1,
-            max_concurrent_trials=int(executor["max_concurrent_trials"]),
-            reuse_actors=bool(executor["reuse_actors"]), trial_name_creator=_trial_name,
-            trial_dirname_creator=_trial_name),
-        run_config=tune.RunConfig(
-            name=_experiment_name(storage), storage_path=str(storage), verbose=0, callbacks=[registry],
-            failure_config=tune.FailureConfig(max_failures=int(executor["max_failures"]))),
-    )
-    interrupted = False
-    try:
-        tuner.fit()
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        searcher.close()
-    if searcher.fatal is not None:
-        raise searcher.fatal
-    interrupted = interrupted or not searcher.budget_spent() or bool(searcher.unfinished())
-    return SearchOutcome(searcher.history, searcher.best, interrupted)
+    def __init__(self, config: RayExecutorConfig | None = None) -> None:
+        self.config = config or RayExecutorConfig()
+        _check(self.config)
+
+    @classmethod
+    def from_config(cls, settings: RayExecutorConfig) -> "RayExecutor":
+        return cls(settings)
+
+    def run(self, strategy: Strategy, evaluate: Evaluate, budget: Budget, store: Store, progress: bool = False,
+            on_record: Callable[[HistoryRecord], None] | None = None) -> SearchOutcome:
+        """Search until the budget is spent, resuming from ``store`` if it holds a run."""
+        from ray import tune
+
+        from nasbench.executors.searcher import StrategySearcher, TrialRegistry
+        from nasbench.executors.trial import METRIC, make_trainable
+
+        executor = self.config
+        run_dir = getattr(store, "run_dir", None)
+        if run_dir is None:
+            raise ExecutorError("executor=ray keeps Tune's files in the run directory: give it a RunStore")
+        report_until: int | None = None
+        stopped: set[str] = set()
+        scheduler = None
+        if executor.scheduler == "asha":
+            report_until = _asha_epochs(strategy, evaluate)
+            scheduler = _asha(report_until, stopped)
+        recorder = SearchRecorder(strategy, budget, store, progress, on_record, label="search (ray)")
+        ensure_ray(executor)
+        registry = TrialRegistry()
+        searcher = StrategySearcher(recorder, max_concurrent=int(executor.max_concurrent_trials), registry=registry,
+                                    max_failures=int(executor.max_failures), scheduler_stopped=stopped,
+                                    max_epochs=report_until)
+        resources = {"cpu": float(executor.cpus_per_trial), "gpu": float(executor.gpus_per_trial)}
+        storage = Path(run_dir) / EXPERIMENTS
+        tuner = tune.Tuner(
+            tune.with_resources(make_trainable(evaluate, report_until), resources),
+            tune_config=tune.TuneConfig(
+                search_alg=searcher, scheduler=scheduler, metric=METRIC, mode="max", num_samples=-1,
+                max_concurrent_trials=int(executor.max_concurrent_trials),
+                reuse_actors=bool(executor.reuse_actors), trial_name_creator=_trial_name,
+                trial_dirname_creator=_trial_name),
+            run_config=tune.RunConfig(
+                name=_experiment_name(storage), storage_path=str(storage), verbose=0, callbacks=[registry],
+                failure_config=tune.FailureConfig(max_failures=int(executor.max_failures))),
+        )
+        interrupted = False
+        try:
+            tuner.fit()
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            recorder.close()
+        if searcher.fatal is not None:
+            raise searcher.fatal
+        return recorder.outcome(interrupted or not recorder.spent() or bool(recorder.unfinished()))

@@ -10,22 +10,18 @@ What a trial reports is ``nasbench.executors.trial.trial_payload``.
 from __future__ import annotations
 
 import json
-import math
 import pickle
-import sys
 import time
-from typing import Any, Callable
+from typing import Any
 
 from ray.tune import Callback
 from ray.tune.search import Searcher
-from tqdm import tqdm
 
-from nasbench.driver import best_summary
+from nasbench.driver import SearchRecorder
 from nasbench.executors.trial import FINAL_KEY, METRIC, RESULT_KEY, STARTED_KEY, candidate_config
 from nasbench.result import EvalResult
-from nasbench.run_store import BEST, HistoryRecord, RunStore, RunStoreError
-from nasbench.strategies.base import Candidate, Strategy
-from nasbench.strategies.budget import Budget
+from nasbench.run_store import HistoryRecord, RunStoreError
+from nasbench.strategies.base import Candidate
 
 
 class TrialRegistry(Callback):
@@ -61,49 +57,24 @@ def trial_error_message(trial: Any, max_failures: int) -> str:
 
 
 class StrategySearcher(Searcher):
-    """A nasbench ``Strategy`` as a Tune ``Searcher``; records every finished trial.
-
-    ``history``: the records already in ``history.jsonl`` (told to the strategy);
-    ``requeue``: candidates the strategy asked before a restart whose results never came,
-    dispatched again before anything new is asked. ``scheduler_stopped``: ids of the
-    trials that the scheduler (ASHA) stopped early, filled by the scheduler wrapper.
+    """A nasbench ``Strategy`` as a Tune ``Searcher``: ``suggest`` asks and
+    ``on_trial_complete`` records, both through the search loop's ``SearchRecorder``
+    (the same bookkeeping as a local search, so the run directory is the same).
+    ``scheduler_stopped``: ids of the trials that the scheduler (ASHA) stopped early,
+    filled by the scheduler wrapper.
     """
 
-    def __init__(self, strategy: Strategy, budget: Budget, store: RunStore, history: list[HistoryRecord],
-                 requeue: list[Candidate], max_concurrent: int, registry: TrialRegistry, max_failures: int,
-                 scheduler_stopped: set[str] | None = None, max_epochs: int | None = None,
-                 progress: bool = False, on_record: Callable[[HistoryRecord], None] | None = None) -> None:
+    def __init__(self, recorder: SearchRecorder, max_concurrent: int, registry: TrialRegistry, max_failures: int,
+                 scheduler_stopped: set[str] | None = None, max_epochs: int | None = None) -> None:
         super().__init__(metric=METRIC, mode="max")
-        self.strategy = strategy
-        self.budget = budget
-        self.store = store
-        self.history = history
+        self.recorder = recorder
         self.max_concurrent = max_concurrent
         self.registry = registry
         self.max_failures = max_failures
         self.scheduler_stopped = scheduler_stopped if scheduler_stopped is not None else set()
         self.max_epochs = max_epochs
-        self.on_record = on_record
-        self.seconds_used = sum(r.result.cost_seconds for r in history)
-        self.best = max((r for r in history if r.result.ok and r.result.val_acc is not None),
-                        key=lambda r: r.result.val_acc, default=None)
         self.fatal: BaseException | None = None
-        self._requeue = sorted(requeue, key=lambda c: c.trial)
-        self._pending: dict[int, Candidate] = {c.trial: c for c in requeue}  # asked, not told
         self._live: dict[str, tuple[Candidate, float]] = {}  # Tune trial id -> (candidate, dispatched)
-        self._bar = tqdm(total=budget.trials, initial=len(history), disable=not progress, file=sys.stderr,
-                         unit="trial", dynamic_ncols=True, desc="search (ray)")
-
-    # -- what the run directory keeps -------------------------------------------------
-    def snapshot(self) -> dict[str, Any]:
-        """The strategy state after the last ask or tell, with what it has seen of the
-        history (a prefix: rows are appended in tell order) and what it asked but was not
-        told; a superset of the local driver's ``{"strategy", "told"}``."""
-        return {"strategy": self.strategy.state_dict(), "told": len(self.history),
-                "pending": dict(self._pending), "executor": "ray"}
-
-    def _save(self) -> None:
-        self.store.save_state(self.snapshot())
 
     # -- Tune's Searcher interface ----------------------------------------------------
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
@@ -113,26 +84,16 @@ class StrategySearcher(Searcher):
         self.max_concurrent = max_concurrent
         return True
 
-    def budget_spent(self) -> bool:
-        return self.budget.spent(len(self.history), self.seconds_used)
-
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
-        if self.fatal is not None or self.budget_spent():
-            return Searcher.FINISHED
-        if self.budget.trials is not None and len(self.history) + len(self._live) >= self.budget.trials:
-            return Searcher.FINISHED  # the trials in flight fill the budget
+        if self.fatal is not None or self.recorder.spent(in_flight=len(self._live)):
+            return Searcher.FINISHED  # spent, or the trials in flight fill the budget
         if len(self._live) >= self.max_concurrent:
             return None
-        if self._requeue:
-            candidate = self._requeue.pop(0)
-        else:
-            try:
-                candidate = self.strategy.ask()
-            except Exception as exc:  # noqa: BLE001 - re-raised by the executor after Tune stops
-                self.fatal = exc
-                return Searcher.FINISHED
-            self._pending[candidate.trial] = candidate
-            self._save()  # before Tune may start it: every dispatched candidate is in the state
+        try:
+            candidate = self.recorder.ask()  # saved as pending before Tune may start it
+        except Exception as exc:  # noqa: BLE001 - re-raised by the executor after Tune stops
+            self.fatal = exc
+            return Searcher.FINISHED
         self._live[trial_id] = (candidate, time.time())
         return candidate_config(candidate)
 
@@ -143,10 +104,9 @@ class StrategySearcher(Searcher):
         try:
             record = self._record_of(trial_id, candidate, dispatched, result, error)
             if record is None:  # stopped before it produced anything: not a result
-                self._requeue.append(candidate)
-                self._requeue.sort(key=lambda c: c.trial)
+                self.recorder.requeue(candidate)
                 return
-            self._record(record)
+            self.recorder.record(record)
         except Exception as exc:  # noqa: BLE001 - Tune would swallow it; the executor re-raises
             self.fatal = exc
 
@@ -169,34 +129,6 @@ class StrategySearcher(Searcher):
             evaluation.settings = {**evaluation.settings, "stopped_by": "asha"}
         return HistoryRecord(candidate, evaluation, float(result.get(STARTED_KEY, dispatched)), now)
 
-    def _record(self, record: HistoryRecord) -> None:
-        """Append, tell, save: the local driver's order, so a kill at any point loses
-        nothing (the state's ``told`` says which history rows the strategy has seen)."""
-        self.store.append(record)
-        self.history.append(record)
-        self.strategy.tell(record.candidate, record.result)
-        del self._pending[record.candidate.trial]
-        self._save()
-        result = record.result
-        self.seconds_used += result.cost_seconds
-        if result.ok and result.val_acc is not None and math.isfinite(result.val_acc) and (
-                self.best is None or result.val_acc > self.best.result.val_acc):
-            self.best = record
-            self.store.write_json(BEST, best_summary(record))
-        if self.on_record is not None:
-            self.on_record(record)
-        self._bar.update(1)
-        self._bar.set_postfix(best=f"{self.best.result.val_acc:.4f}" if self.best else "-",
-                              left=f"{self.budget.fraction_left(len(self.history), self.seconds_used):.0%}",
-                              status=result.status)
-
-    def unfinished(self) -> list[Candidate]:
-        """Asked candidates with no result (in flight when Tune stopped, or requeued)."""
-        return sorted(self._pending.values(), key=lambda c: c.trial)
-
-    def close(self) -> None:
-        self._bar.close()
-
     # -- Tune's experiment checkpoints (our own resume reads the run directory) --------
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles its whole config into the experiment folder (tuner.pkl, for
@@ -211,4 +143,4 @@ class StrategySearcher(Searcher):
 
     def save(self, checkpoint_path: str) -> None:
         with open(checkpoint_path, "wb") as stream:
-            pickle.dump(self.snapshot(), stream)
+            pickle.dump(self.recorder.snapshot(), stream)

@@ -1,54 +1,75 @@
 """Search strategies: ask/tell objects with a resumable state (see ``base.Strategy``).
 
-``strategy_constructors()`` maps each name to a constructor taking ``(space, seed, ...)``.
+``STRATEGIES`` is the one registry of strategies: a name maps to a constructor
+``(space, seed=..., run_dir=None, **params)``; ``run_dir`` is where a strategy that keeps
+files of its own (an Optuna journal) keeps them. Adding a strategy is one module here,
+one line below and one YAML file in ``nasbench/conf/search/``.
 """
 from __future__ import annotations
 
-import functools
-import types
-from typing import Any, Callable, Mapping
+from pathlib import Path
+from typing import Any
 
 from nasbench.strategies.base import Candidate, Strategy, StrategyError, derive_seed
 from nasbench.strategies.budget import Budget, BudgetError
+from search_spaces.registry import Registry, RegistryError
+from search_spaces.spaces.base import Space
 
-__all__ = [
-    "Budget",
-    "BudgetError",
-    "Candidate",
-    "Strategy",
-    "StrategyError",
-    "derive_seed",
-    "make_strategy",
-    "strategy_constructors",
-]
+OPTUNA_JOURNAL = "optuna.journal"
 
 
-def strategy_constructors() -> Mapping[str, Callable[..., Strategy]]:
-    """Name -> constructor ``(space, seed, **options)``, read-only.
-
-    The modules are imported here, not at package import, so that using random search
-    does not pay for importing Optuna or torch.
-    """
-    from nasbench.strategies.evolution import RegularizedEvolution
-    from nasbench.strategies.optuna_strategy import OptunaStrategy
+def _random(space: Space, seed: int = 0, run_dir: Path | None = None, **params: Any) -> Strategy:
     from nasbench.strategies.random_search import RandomSearch
+    return RandomSearch(space, seed=seed, **params)
+
+
+def _evolution(space: Space, seed: int = 0, run_dir: Path | None = None, **params: Any) -> Strategy:
+    from nasbench.strategies.evolution import RegularizedEvolution
+    return RegularizedEvolution(space, seed=seed, **params)
+
+
+def _reinforce(space: Space, seed: int = 0, run_dir: Path | None = None, **params: Any) -> Strategy:
     from nasbench.strategies.reinforce import Reinforce
-
-    return types.MappingProxyType(
-        {
-            "random": RandomSearch,
-            "evolution": RegularizedEvolution,
-            "reinforce": Reinforce,
-            "tpe": functools.partial(OptunaStrategy, sampler="tpe"),
-            "optuna": OptunaStrategy,
-            "nsga2": functools.partial(OptunaStrategy, sampler="nsga2"),
-        }
-    )
+    return Reinforce(space, seed=seed, **params)
 
 
-def make_strategy(name: str, space: Any, seed: int = 0, **options: Any) -> Strategy:
-    """The strategy called ``name`` over ``space``."""
-    constructors = strategy_constructors()
-    if name not in constructors:
-        raise StrategyError(f"strategy: {name!r} is not one of {', '.join(constructors)}")
-    return constructors[name](space, seed=seed, **options)
+def _optuna(default_sampler: str) -> Any:
+    def construct(space: Space, seed: int = 0, run_dir: Path | None = None, **params: Any) -> Strategy:
+        """An Optuna study; in a run directory its journal is ``RUN_DIR/optuna.journal``."""
+        from nasbench.strategies.optuna_strategy import OptunaStrategy
+
+        params.setdefault("sampler", default_sampler)
+        if run_dir is not None:
+            params.setdefault("storage", str(Path(run_dir) / OPTUNA_JOURNAL))
+        if "objectives" in params:
+            params["objectives"] = tuple(params["objectives"])
+        return OptunaStrategy(space, seed=seed, **params)
+    return construct
+
+
+STRATEGIES: Registry[Strategy] = Registry("search", [
+    ("random", _random),
+    ("evolution", _evolution),
+    ("reinforce", _reinforce),
+    ("tpe", _optuna("tpe")),
+    ("nsga2", _optuna("nsga2")),
+    ("optuna", _optuna("tpe")),
+])
+
+
+def make_strategy(name: str, space: Space, seed: int = 0, run_dir: str | Path | None = None,
+                  **params: Any) -> Strategy:
+    """The strategy registered as ``name`` over ``space``. A bad name or parameter is a
+    ``StrategyError`` with one line naming it."""
+    try:
+        constructor = STRATEGIES.constructor(name)
+    except RegistryError as exc:
+        raise StrategyError(str(exc)) from None
+    try:
+        return constructor(space, seed=seed, run_dir=None if run_dir is None else Path(run_dir), **params)
+    except TypeError as exc:
+        raise StrategyError(f"search.params: {exc}") from None
+
+
+__all__ = ["STRATEGIES", "Budget", "BudgetError", "Candidate", "Strategy", "StrategyError", "derive_seed",
+           "make_strategy"]

@@ -1,0 +1,117 @@
+"""The Python API: the command line's twin (``import nasbench``).
+
+``nasbench.search(...)`` runs the search ``python -m nasbench.search`` runs, from the
+same configs, into the same run directory (resumable, with the same report);
+``nasbench.rebuild(...)`` returns the ``nn.Module`` ``python -m nasbench.rebuild``
+describes. Names are looked up in the registries; objects are accepted where names are
+(a ``Space``, a ``Strategy``, an evaluator callable, an executor), as Optuna accepts a
+sampler instance.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import torch.nn as nn
+from omegaconf import DictConfig, OmegaConf
+
+from nasbench.config import CONF_DIR, check_overrides, validate
+from nasbench.driver import SearchOutcome
+from nasbench.factories import ConfigError, make_parts
+from nasbench.report import write_report
+from nasbench.run_store import CONFIG, MemoryStore, RunStore
+from search_spaces.spaces.base import Space
+
+
+def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
+    """The search config the command line would compose from ``overrides``
+    (``["+space=nasnet", "search=tpe"]``), not yet validated."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    problem = check_overrides(overrides)
+    if problem:
+        raise ConfigError(problem)
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+            return compose(config_name="config", overrides=list(overrides))
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _object_name(part: Any) -> str:
+    return str(getattr(part, "name", None) or type(part).__name__)
+
+
+def search(space: str | Space = "nasnet", *, strategy: Any = "evolution", evaluator: Any = "proxy",
+           executor: Any = "local", data: str | None = None, trials: int | None = None,
+           seconds: float | None = None, seed: int = 0, run_dir: str | Path | None = None,
+           strategy_params: Mapping[str, Any] | None = None, skeleton: Mapping[str, Any] | None = None,
+           overrides: Sequence[str] = (), progress: bool = False) -> SearchOutcome:
+    """Search ``space`` with ``strategy``, scoring candidates with ``evaluator``.
+
+    Each part is a registry name (``"nasbench201"``, ``"tpe"``, ``"proxy"``, ``"ray"``) or
+    an object. ``trials``/``seconds``: the budget (the config's default when both are
+    None). ``run_dir``: the run directory (resumed if it holds a run); ``None`` keeps
+    everything in memory. ``strategy_params``, ``skeleton``: the ``search.params`` and
+    ``space.skeleton`` settings; ``overrides``: any other config overrides, as on the
+    command line (``"trainer.epochs=2"``). Returns the ``SearchOutcome`` (``.best``,
+    ``.history``).
+    """
+    names = [f"+space={space}"] if isinstance(space, str) else []
+    for group, part in (("search", strategy), ("evaluator", evaluator), ("executor", executor), ("data", data)):
+        if isinstance(part, str):
+            names.append(f"{group}={part}")
+    cfg = compose_config([*names, *overrides])
+    OmegaConf.set_struct(cfg, False)
+    if not isinstance(space, str):
+        cfg.space = {"name": space.name, "skeleton": {}}
+    if skeleton is not None:
+        cfg.space.skeleton = dict(skeleton)
+    if strategy_params is not None:
+        cfg.search.params = dict(strategy_params)
+    if trials is not None or seconds is not None:
+        cfg.budget = {"trials": trials, "seconds": seconds}
+    cfg.seed = seed
+    cfg.progress = progress
+    cfg = validate(cfg)
+    store = RunStore(run_dir) if run_dir is not None else MemoryStore()
+    objects = {"space": None if isinstance(space, str) else space,
+               "strategy": None if isinstance(strategy, str) else strategy,
+               "evaluator": None if isinstance(evaluator, str) else evaluator,
+               "executor": None if isinstance(executor, str) else executor}
+    parts = make_parts(cfg, getattr(store, "run_dir", None), **objects)
+    if isinstance(store, RunStore):
+        store.write_text(CONFIG, OmegaConf.to_yaml(_recorded(cfg, objects)))
+    outcome = parts.executor.run(parts.strategy, parts.evaluator, parts.budget, store, progress=progress)
+    if isinstance(store, RunStore):
+        write_report(store, outcome.history, parts.space, parts.skeleton)
+    return outcome
+
+
+def _recorded(cfg: DictConfig, objects: Mapping[str, Any]) -> DictConfig:
+    """The config as written to ``config.yaml``: a part given as an object is named by
+    its class (``resume=`` from the command line then needs the same names registered)."""
+    recorded = OmegaConf.to_container(cfg, resolve=True)
+    groups = {"space": "space", "strategy": "search", "evaluator": "evaluator", "executor": "executor"}
+    for key, part in objects.items():
+        if part is not None and key != "space":
+            recorded[groups[key]] = {"name": f"object:{_object_name(part)}"}
+    return OmegaConf.create(recorded)
+
+
+def rebuild(name: str, *, variant: str | None = None, num_classes: int | None = None,
+            input_size: int | tuple[int, int] | None = None, weights: str | Path | Mapping[str, Any] | None = None,
+            seed: int | None = None) -> nn.Module:
+    """The network ``name`` stands for (a zoo entry or its torchvision/timm name, a
+    genotype file, a published cell, a run directory) as an ``nn.Module``; with
+    ``weights`` a state_dict (file or mapping) loaded into it."""
+    from nasbench.rebuild import build_target, resolve
+
+    size = (input_size, input_size) if isinstance(input_size, int) else input_size
+    target = resolve(name, variant=variant, input_size=size, num_classes=num_classes)
+    return build_target(target, weights=weights, seed=seed)
+
+
+EvaluatorLike = Callable[..., Any]

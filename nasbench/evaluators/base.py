@@ -1,0 +1,33 @@
+"""The protocol every evaluator follows, and what the config edge hands a constructor.
+
+An evaluator is a callable ``evaluator(candidate) -> EvalResult`` (a failure is a result,
+not an exception). One that can report per epoch also takes ``progress=`` (the trainer's
+callback): early-stopping executors need that. Each evaluator class carries its own
+config schema (``Config``, a dataclass) and builds itself from it with
+``from_config(settings, context)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, runtime_checkable
+
+from nasbench.result import EvalResult
+from nasbench.strategies.base import Candidate
+from search_spaces.spaces.base import Space
+
+
+@dataclass(frozen=True)
+class EvaluatorContext:
+    """The parts of a search an evaluator may need: the space object, the network
+    skeleton settings, and the ``data`` and ``trainer`` config groups (plain dicts)."""
+
+    space: Space
+    skeleton: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
+    trainer: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    def __call__(self, candidate: Candidate) -> EvalResult:
+        """The result of evaluating ``candidate`` (a failed result, never an exception)."""

@@ -1,0 +1,26 @@
+"""Default locations, relative to the user (never to the installed package).
+
+Runs and training outputs go under the current working directory (``./runs``); data
+sets are cached in the user's cache directory (``$NASBENCH_DATA``, else
+``$XDG_CACHE_HOME/nasbench/data``, else ``~/.cache/nasbench/data``).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_ENV_VAR = "NASBENCH_DATA"
+
+
+def runs_dir() -> Path:
+    """``./runs`` under the current working directory."""
+    return Path.cwd() / "runs"
+
+
+def data_cache_dir() -> Path:
+    """Where data sets are downloaded and looked for when no root is given."""
+    override = os.environ.get(DATA_ENV_VAR)
+    if override:
+        return Path(override).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache).expanduser() / "nasbench" / "data"

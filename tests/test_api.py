@@ -1,0 +1,81 @@
+"""The Python API: ``nasbench.search`` runs the CLI's search (same run directory, same
+candidates, resume) with names or objects; ``nasbench.rebuild`` returns the module."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import nasbench
+from nasbench.config import CONF_DIR
+from nasbench.driver import SearchOutcome
+from nasbench.evaluators.nasbench201 import NasBench201Table
+from nasbench.factories import ConfigError
+from nasbench.result import EvalResult
+from nasbench.search import run_from_config
+from nasbench.strategies.evolution import RegularizedEvolution
+from search_spaces.spaces.nasbench201 import NasBench201Space
+
+TABLE = {"space": "nasbench201", "evaluator": "nasbench201"}
+
+
+def history_keys(run_dir):
+    return [json.loads(line)["key"] for line in (run_dir / "history.jsonl").read_text().splitlines()]
+
+
+def test_every_export_resolves():
+    for name in nasbench.__all__:
+        assert getattr(nasbench, name) is not None, name
+    with pytest.raises(AttributeError):
+        nasbench.no_such_thing  # noqa: B018
+
+
+def test_search_by_names_is_the_cli_search(tmp_path):
+    out = nasbench.search(**TABLE, strategy="evolution", trials=20, seed=3, run_dir=tmp_path / "api")
+    assert isinstance(out, SearchOutcome) and len(out.history) == 20 and out.best is not None
+    from nasbench.api import compose_config
+
+    cfg = compose_config(["+space=nasbench201", "evaluator=nasbench201", "search=evolution", "budget.trials=20",
+                          "seed=3", "progress=false"])
+    run_from_config(cfg, tmp_path / "cli")
+    assert history_keys(tmp_path / "api") == history_keys(tmp_path / "cli")
+    for name in ("config.yaml", "best.json", "summary.md", "strategy_state.pt"):
+        assert (tmp_path / "api" / name).is_file(), name
+
+
+def test_search_resumes_its_run_directory_with_more_budget(tmp_path):
+    first = nasbench.search(**TABLE, strategy="tpe", trials=8, run_dir=tmp_path)
+    again = nasbench.search(**TABLE, strategy="tpe", trials=12, run_dir=tmp_path)
+    assert [r.candidate.key for r in again.history[:8]] == [r.candidate.key for r in first.history]
+    assert [r.candidate.trial for r in again.history] == list(range(12))
+    assert (tmp_path / "optuna.journal").is_file()
+
+
+def test_objects_are_accepted_where_names_are():
+    space = NasBench201Space()
+    seen = []
+
+    def evaluate(candidate):
+        seen.append(candidate.trial)
+        return EvalResult(status="ok", val_acc=len(space.key(candidate.point)) / 100.0, cost_seconds=1.0)
+
+    out = nasbench.search(space, strategy=RegularizedEvolution(space, seed=1, population_size=4, sample_size=2),
+                          evaluator=evaluate, trials=10)
+    assert seen == list(range(10)) and len(out.history) == 10
+    table = nasbench.search(space, strategy="random", evaluator=NasBench201Table(dataset="cifar100"), trials=5)
+    assert all(r.result.settings["dataset"] == "cifar100" for r in table.history)
+
+
+def test_bad_names_are_one_line_typed_errors():
+    with pytest.raises(ConfigError, match="search=evolutoin: no such search"):
+        nasbench.search(**TABLE, strategy="evolutoin", trials=2)
+    with pytest.raises(ValueError, match="looks up NAS-Bench-201 cells"):
+        nasbench.search(space="nasnet", evaluator="nasbench201", trials=2)
+    assert CONF_DIR.is_dir() and CONF_DIR.parent.name == "nasbench"
+
+
+def test_rebuild_returns_the_module_with_the_papers_count():
+    net = nasbench.rebuild("resnet34")
+    assert sum(p.numel() for p in net.parameters()) == 21_797_672
+    small = nasbench.rebuild("resnet18", num_classes=7, input_size=64)
+    assert small(__import__("torch").zeros(1, 3, 64, 64)).shape == (1, 7)
