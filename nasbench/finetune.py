@@ -8,7 +8,7 @@ run of ``nasbench.train`` (its output directory, ``checkpoint.pt`` or ``model.pt
 classifier is replaced by a freshly initialised one for the new class count, auxiliary
 heads are dropped (they were trained for the old classes), the input size follows
 ``--resolution``; every other tensor keeps its trained value. Then
-``nasbench.train.full`` trains it with the parts the mode freezes kept exactly as they
+``nasbench.train.loop`` trains it with the parts the mode freezes kept exactly as they
 were (``nasbench.train.freeze``: no gradients, eval mode, so batch-norm statistics stay):
 
 - ``linear``: the new classifier alone (a linear probe on frozen features);
@@ -30,9 +30,12 @@ import torch
 
 from nasbench.errors import UsageError
 from nasbench.train.freeze import FreezeError, classifier_of, frozen_modules
-from nasbench.train.full import (CHECKPOINT, CHECKPOINT_FORMAT, WEIGHTS, DataSpec, FullTrainConfig, TrainJob, TrainOutcome, _network_source, add_data_options, add_training_options,
-                                 config_from_args, data_from_args, has_checkpoint, load_data, resumed_job,
-                                 run_cli, save_checkpoint, train_full)
+from nasbench.train.checkpoint import CHECKPOINT, CHECKPOINT_FORMAT, WEIGHTS, has_checkpoint, save_checkpoint
+from nasbench.train.cli import (add_data_options, add_training_options, config_from_args, data_from_args,
+                                default_output_dir, resumed_job, run_cli)
+from nasbench.train.loop import train_full
+from nasbench.train.plan import _network_source
+from nasbench.train.recipe import DataSpec, FullTrainConfig, TrainJob, TrainOutcome, load_data
 from search_spaces.build import build_network
 from search_spaces.genotype import NetworkGenotype
 
@@ -183,7 +186,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ema", action="store_true", help="start from a nasbench.train run's EMA weights")
     parser.add_argument("--mode", choices=MODES, default="full", help="what trains (default full)")
     parser.add_argument("--stages", type=int, default=0, metavar="K", help="partial: the last K stages train")
-    parser.add_argument("--output", metavar="DIR", help="output directory (default runs/train/<date>/<time>-NAME)")
+    parser.add_argument("--output", metavar="DIR", help="output directory (default ./runs/train/<date>/<time>-NAME)")
     parser.add_argument("--resume", metavar="DIR", help="resume the fine-tuning run in DIR")
     parser.add_argument("--stop-after-epoch", type=int, metavar="N", help="stop once N epochs are done")
     parser.add_argument("--json", action="store_true", help="print final.json on stdout")
@@ -197,8 +200,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> TrainOutcome:
-    from nasbench.train.full import default_output_dir
-
     config, given = config_from_args(args, FINETUNE_DEFAULTS)
     if args.resume:
         return train_full(resumed_job(args.resume, given), stop_after_epoch=args.stop_after_epoch)

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from nasbench.finetune import INITIAL_WEIGHTS, finetune, load_pretrained, main
-from nasbench.train.full import DataSpec, FullTrainConfig
+from nasbench.train.recipe import DataSpec, FullTrainConfig
 from search_spaces.build import build_network
 from search_spaces.zoo import zoo
 

@@ -14,7 +14,7 @@ from nasbench.train import (ProxyTrainer, TrainerConfig, count_macs, count_param
                             measure_latency)
 from nasbench.train.augment import cutout, random_crop, random_flip
 from nasbench.train.schedule import learning_rates
-from nasbench.train.trainer import classification_loss
+from nasbench.train.steps import classification_loss
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from nasbench.train.runtime import autocast
+
 
 @contextlib.contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
@@ -63,10 +65,8 @@ def measure_latency(model: nn.Module, input_shape: tuple[int, ...], batch_size: 
     sample = torch.randn(batch_size, *input_shape, device=device)
     if channels_last:
         sample = sample.contiguous(memory_format=torch.channels_last)
-    autocast = (torch.autocast(device.type, dtype=autocast_dtype) if autocast_dtype is not None
-                else contextlib.nullcontext())
     timings = []
-    with eval_mode(model), torch.no_grad(), autocast:
+    with eval_mode(model), torch.no_grad(), autocast(device.type, autocast_dtype):
         for run in range(warmup + repeats):
             _synchronize(device)
             start = time.perf_counter()
@@ -83,10 +83,8 @@ def evaluate_accuracy(model: nn.Module, images: Tensor, labels: Tensor, batch_si
     """Top-1 accuracy (fraction) of ``model`` on resident tensors, in eval mode."""
     if len(labels) == 0:
         return float("nan")
-    autocast = (torch.autocast(images.device.type, dtype=autocast_dtype)
-                if autocast_dtype is not None else contextlib.nullcontext())
     correct = torch.zeros((), dtype=torch.int64, device=images.device)
-    with eval_mode(model), torch.no_grad(), autocast:
+    with eval_mode(model), torch.no_grad(), autocast(images.device.type, autocast_dtype):
         for start in range(0, len(labels), batch_size):
             batch = images[start:start + batch_size]
             if channels_last:
