@@ -146,7 +146,10 @@ def measure(args: argparse.Namespace) -> dict:
     for runner in runners.values():
         runner(copy.deepcopy(base), warm_up, **options)
     seconds: dict[str, list[float]] = {name: [] for name in runners}
+    deadline = time.perf_counter() + args.max_seconds if args.max_seconds else float("inf")
     for repeat in range(args.repeats):
+        if repeat and time.perf_counter() > deadline:
+            break  # a bounded run: the pairs measured so far are the figures
         order = ("trainer", "plain") if repeat % 2 == 0 else ("plain", "trainer")
         for name in order:
             seconds[name].append(runners[name](copy.deepcopy(base), splits, **options))
@@ -161,7 +164,8 @@ def measure(args: argparse.Namespace) -> dict:
         "clock": args.clock,
         "batch_size": args.batch_size,
         "steps": args.steps,
-        "repeats": args.repeats,
+        "repeats": len(pair_ratios),
+        "width_scale": args.width_scale,
         "trainer_images_per_s": best["trainer"],
         "plain_images_per_s": best["plain"],
         "ratio": best["trainer"] / best["plain"],
@@ -179,6 +183,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=10, help="training steps per run")
     parser.add_argument("--repeats", type=int, default=5, help="interleaved runs of each")
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="start no new pair of runs after this many seconds of measuring "
+                             "(at least one pair runs; the warm-up does not count)")
     parser.add_argument("--data", choices=("synthetic", "digits"), default="synthetic")
     parser.add_argument("--width-scale", type=float, default=1.0, help="scales the net's widths")
     parser.add_argument("--crop-padding", type=int, default=4)
@@ -187,7 +194,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="wall clock, or the process's CPU time (a shared machine)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.max_seconds is not None and args.max_seconds <= 0:
+        parser.error(f"--max-seconds: {args.max_seconds} must be positive")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
