@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 from ..dsl import chain, classifier_mlp, edge, head, layer, network, stage
-from .registry import Figures, ZooEntry
+from .registry import Figures, ForeignName, ZooEntry
 
 ALEXNET_PAPER = ("ImageNet Classification with Deep Convolutional Neural Networks (Krizhevsky et al. 2012), "
                  "https://papers.nips.cc/paper/4824-imagenet-classification-with-deep-convolutional-neural-networks")
@@ -104,7 +104,10 @@ def entries() -> list[ZooEntry]:
                   "torchvision": (Figures(f"{TORCHVISION}.alexnet (0.71 GFLOPS, multiply-adds)", params=61_100_840,
                                           macs=0.714e9),)},
                  notes="paper: one tower at 227×227; two_gpu: conv2, conv4, conv5 in 2 groups; "
-                       "torchvision: the 'one weird trick' widths"),
+                       "torchvision: the 'one weird trick' widths",
+                 # torchvision's classifier: dropout, fc (index 1), ReLU, dropout, fc (4), ReLU, fc (6).
+                 foreign_names=(ForeignName("alexnet", "torchvision", ("torchvision",),
+                                            ("features.0.weight", "classifier.1.weight")),)),
         ZooEntry("zfnet", "alexnet", ZFNET_PAPER,
                  {"paper": partial(zfnet, "zfnet", (512, 1024, 512)),
                   "fig3": partial(zfnet, "zfnet", (384, 384, 256))},

@@ -9,13 +9,15 @@ from typing import Any
 
 from ..blocks import dense_layer, transition
 from ..dsl import cell, edge, head, layer, network, node, stage
-from .registry import Figures, ZooEntry
+from .registry import Figures, ForeignName, ZooEntry
 
 DENSENET_PAPER = "Densely Connected Convolutional Networks (Huang et al. 2017), https://arxiv.org/abs/1608.06993"
 TORCHVISION = "torchvision.models"
 
 # conv0, norm0, relu0, pool0 in torchvision's ``features``.
 IMAGENET_STEM = (layer("conv", 64, stride=2, k=7, order="conv_bn_act"), layer("max_pool", stride=2, k=3, padding=1))
+# torchvision's naming: ``features.conv0``, ``features.denseblock1.denselayer1.conv1``, ``classifier``.
+TORCHVISION_KEYS = ("features.conv0.weight", "features.denseblock1.denselayer1.conv1.weight", "classifier.weight")
 BLOCKS = {121: (6, 12, 24, 16), 169: (6, 12, 32, 32), 201: (6, 12, 48, 32), 264: (6, 12, 64, 48)}
 
 
@@ -57,7 +59,8 @@ def entries() -> list[ZooEntry]:
             # (33,337,704 with 1000 classes).
             figures = (Figures("commonly quoted size of DenseNet-264 (k=32), 33.3M; not in the paper's tables",
                                params=33_300_000, params_tolerance=0.005),)
+        foreign = (ForeignName(name, "paper", ("torchvision",), TORCHVISION_KEYS),) if params is not None else ()
         result.append(ZooEntry(name, "densenet", DENSENET_PAPER,
                                {"paper": partial(densenet, name, BLOCKS[depth])}, {"paper": figures},
-                               notes="DenseNet-BC, k=32, as torchvision builds it (no dropout)"))
+                               notes="DenseNet-BC, k=32, as torchvision builds it (no dropout)", foreign_names=foreign))
     return result

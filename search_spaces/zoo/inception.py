@@ -12,7 +12,7 @@ from typing import Any
 
 from ..blocks import branches
 from ..dsl import aux_head, cell, chain, edge, head, layer, network, node, stage
-from .registry import Figures, ZooEntry
+from .registry import Figures, ForeignName, ZooEntry
 
 GOOGLENET_PAPER = "Going Deeper with Convolutions (Szegedy et al. 2015), https://arxiv.org/abs/1409.4842"
 INCEPTION_V3_PAPER = ("Rethinking the Inception Architecture for Computer Vision (Szegedy et al. 2016), "
@@ -254,7 +254,9 @@ def entries() -> list[ZooEntry]:
                  {"paper": (GOOGLENET_TABLE_1,),
                   "torchvision": googlenet_torchvision},
                  notes="torchvision: BN, 3×3 instead of 5×5 in the third branch, 2×2 maxpool4, no LRN, "
-                       "4×4 adaptive pooling in the aux heads"),
+                       "4×4 adaptive pooling in the aux heads",
+                 foreign_names=(ForeignName("googlenet", "torchvision", ("torchvision",),
+                                            ("conv1.conv.weight", "inception3a.branch1.conv.weight")),)),
         ZooEntry("inception_v3", "inception", INCEPTION_V3_PAPER,
                  {"torchvision": inception_v3},
                  {"torchvision": (
@@ -266,5 +268,7 @@ def entries() -> list[ZooEntry]:
                      Figures("Szegedy et al. 2016, abstract (5 billion multiply-adds)", macs=5e9,
                              macs_tolerance=0.15),
                  )},
-                 notes="the released model's layout (torchvision), not the paper's Table 1"),
+                 notes="the released model's layout (torchvision), not the paper's Table 1",
+                 foreign_names=(ForeignName("inception_v3", "torchvision", ("torchvision", "timm"),
+                                            ("Conv2d_1a_3x3.conv.weight", "Mixed_5b.branch1x1.conv.weight")),)),
     ]

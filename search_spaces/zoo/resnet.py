@@ -9,7 +9,7 @@ from typing import Any
 
 from ..blocks import basic_block, bottleneck
 from ..dsl import edge, head, layer, network, node, cell, stage
-from .registry import Figures, ZooEntry
+from .registry import Figures, ForeignName, ZooEntry
 
 RESNET_PAPER = "Deep Residual Learning for Image Recognition (He et al. 2016), https://arxiv.org/abs/1512.03385"
 PREACT_PAPER = "Identity Mappings in Deep Residual Networks (He et al. 2016), https://arxiv.org/abs/1603.05027"
@@ -19,15 +19,27 @@ SE_PAPER = "Squeeze-and-Excitation Networks (Hu et al. 2018), https://arxiv.org/
 TORCHVISION = "torchvision.models"
 
 IMAGENET_STEM = (layer("conv", 64, stride=2, k=7, order="conv_bn_act"), layer("max_pool", stride=2, k=3, padding=1))
+# NOTE: SENet's Caffe release (and its PyTorch port, timm's legacy_se* models) pools the stem
+# with Caffe's ceil rounding and no padding: the same 56×56 map from 112×112, other windows.
+CAFFE_STEM = (IMAGENET_STEM[0], layer("max_pool", stride=2, k=3, padding=0, ceil_mode=True))
 DEPTHS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 
+# How torchvision and timm name a ResNet's tensors (conv1, bn1, layer1-4, fc); the legacy
+# SENet port (Cadene's, in timm as legacy_se*) wraps the stem in layer0 and names its SE
+# module se_module, timm's own SE-ResNets name it se.
+RESNET_KEYS = ("conv1.weight", "layer1.0.conv1.weight", "fc.weight")
+LEGACY_SENET_KEYS = ("layer0.conv1.weight", "layer1.0.se_module.fc1.weight", "last_linear.weight")
+TIMM_SE_KEYS = ("conv1.weight", "layer1.0.se.fc1.weight", "fc.weight")
+BOTH = ("torchvision", "timm")
 
-def imagenet_resnet(name: str, depths: tuple[int, ...], block: dict[str, Any], expansion: int) -> dict[str, Any]:
+
+def imagenet_resnet(name: str, depths: tuple[int, ...], block: dict[str, Any], expansion: int,
+                    stem: tuple[dict[str, Any], ...] = IMAGENET_STEM) -> dict[str, Any]:
     """The ImageNet ResNet layout (He et al. 2016, Table 1): a 7×7/2 stem and max pool, four
     stages of widths 64-512 (times the block's expansion), strides 1, 2, 2, 2."""
     stages = [stage(block, repeats, width=64 * 2 ** i * expansion, stride=1 if i == 0 else 2, name=f"layer{i + 1}")
               for i, repeats in enumerate(depths)]
-    return network(name, stages, stem=IMAGENET_STEM, head_spec=head("avg"))
+    return network(name, stages, stem=stem, head_spec=head("avg"))
 
 
 def cifar_resnet(name: str, blocks_per_stage: int) -> dict[str, Any]:
@@ -79,8 +91,11 @@ def entries() -> list[ZooEntry]:
         figures = {"paper": (paper, torchvision)}
         if "torchvision" in variants:
             figures["torchvision"] = (torchvision,)
+        # timm's resnet18-152 are torchvision's layout (v1.5 for the bottleneck nets).
+        foreign = (ForeignName(f"resnet{depth}", "paper" if depth < 50 else "torchvision", BOTH, RESNET_KEYS),)
         result.append(ZooEntry(f"resnet{depth}", "resnet", RESNET_PAPER, variants, figures,
-                               notes="" if depth < 50 else "paper: stride in the first 1×1; torchvision: in the 3×3 (v1.5)"))
+                               notes="" if depth < 50 else "paper: stride in the first 1×1; torchvision: in the 3×3 (v1.5)",
+                               foreign_names=foreign))
     for depth, params in CIFAR_FIGURES.items():
         n = (depth - 2) // 6
         result.append(ZooEntry(f"resnet{depth}_cifar", "resnet", RESNET_PAPER,
@@ -97,25 +112,63 @@ def entries() -> list[ZooEntry]:
                  {"paper": partial(preact_cifar, "wrn28_10", 4, (160, 320, 640), False)},
                  {"paper": (Figures("Zagoruyko & Komodakis 2016, Table 4 (36.5M)", params=36_500_000,
                                     params_tolerance=0.01),)}),
-        ZooEntry("wrn50_2", "resnet", WRN_PAPER,
-                 {"torchvision": lambda: imagenet_resnet("wrn50_2", DEPTHS[50], bottleneck(inner=0.5), 4)},
-                 {"torchvision": (Figures(f"{TORCHVISION}.wide_resnet50_2", params=68_883_240),)}),
-        ZooEntry("resnext50_32x4d", "resnet", RESNEXT_PAPER,
-                 {"torchvision": lambda: imagenet_resnet("resnext50_32x4d", DEPTHS[50], bottleneck(inner=0.5, groups=32), 4)},
-                 {"torchvision": (Figures(f"{TORCHVISION}.resnext50_32x4d", params=25_028_904),
-                                  Figures("Xie et al. 2017, Table 1 (4.2×10⁹ FLOPs)", macs=4.2e9))}),
-        ZooEntry("resnext101_32x8d", "resnet", RESNEXT_PAPER,
-                 {"torchvision": lambda: imagenet_resnet("resnext101_32x8d", DEPTHS[101], bottleneck(inner=1.0, groups=32), 4)},
-                 {"torchvision": (Figures(f"{TORCHVISION}.resnext101_32x8d", params=88_791_336),)}),
-        ZooEntry("se_resnet50", "resnet", SE_PAPER,
-                 {"paper": lambda: imagenet_resnet("se_resnet50", DEPTHS[50], bottleneck(stride_in_1x1=True, se_reduction=16), 4)},
-                 {"paper": (Figures("Hu et al. 2018, Table 2 (28.1M, 3.87 GFLOPs)", params=28_100_000,
-                                    params_tolerance=0.01, macs=3.87e9),
-                            Figures("timm.seresnet50", params=28_088_024))}),
-        ZooEntry("se_resnext50_32x4d", "resnet", SE_PAPER,
-                 {"paper": lambda: imagenet_resnet("se_resnext50_32x4d", DEPTHS[50],
-                                                   bottleneck(inner=0.5, groups=32, se_reduction=16), 4)},
-                 {"paper": (Figures("Hu et al. 2018, Table 2 (27.6M, 4.25 GFLOPs)", params=27_600_000,
-                                    params_tolerance=0.01, macs=4.25e9),)}),
+        *wide_and_grouped(),
+        se_entry("se_resnet50", {}, "Hu et al. 2018, Table 2 (28.1M, 3.87 GFLOPs)", 28_100_000, 3.87e9,
+                 timm_params=28_088_024),
+        se_entry("se_resnext50_32x4d", {"inner": 0.5, "groups": 32},
+                 "Hu et al. 2018, Table 2 (27.6M, 4.25 GFLOPs)", 27_600_000, 4.25e9,
+                 timm_params=27_559_896),
     ]
     return result
+
+
+# name, torchvision's name, depth, inner width (of the block's output), groups, torchvision's params
+WIDE_AND_GROUPED = (
+    ("wrn50_2", "wide_resnet50_2", 50, 0.5, 1, 68_883_240),
+    ("wrn101_2", "wide_resnet101_2", 101, 0.5, 1, 126_886_696),
+    ("resnext50_32x4d", "resnext50_32x4d", 50, 0.5, 32, 25_028_904),
+    ("resnext101_32x8d", "resnext101_32x8d", 101, 1.0, 32, 88_791_336),
+    ("resnext101_64x4d", "resnext101_64x4d", 101, 1.0, 64, 83_455_272),
+)
+
+
+def wide_and_grouped() -> list[ZooEntry]:
+    """torchvision's wide ResNets (WRN-50-2, WRN-101-2: the ImageNet bottleneck nets with a
+    twice wider 3×3, Zagoruyko & Komodakis 2016, Sec. 4.3) and ResNeXts (Xie et al. 2017,
+    Table 1): stride in the 3×3, as in both papers' releases; timm's models of the same
+    names are the same networks."""
+    result = []
+    for name, torchvision_name, depth, inner, groups, params in WIDE_AND_GROUPED:
+        paper = WRN_PAPER if groups == 1 else RESNEXT_PAPER
+        figures = [Figures(f"{TORCHVISION}.{torchvision_name}", params=params)]
+        if name == "resnext50_32x4d":
+            figures.append(Figures("Xie et al. 2017, Table 1 (4.2×10⁹ FLOPs)", macs=4.2e9))
+        block = bottleneck(inner=inner, groups=groups)
+        result.append(ZooEntry(name, "resnet", paper,
+                               {"torchvision": partial(imagenet_resnet, name, DEPTHS[depth], block, 4)},
+                               {"torchvision": tuple(figures)},
+                               foreign_names=(ForeignName(torchvision_name, "torchvision", BOTH, RESNET_KEYS),)))
+    return result
+
+
+def se_entry(name: str, block_args: dict[str, Any], figure_source: str, params: int, macs: float,
+             timm_params: int | None = None) -> ZooEntry:
+    """An SE network (Hu et al. 2018): ``paper`` is the authors' Caffe release as timm's
+    legacy_* port has it (ResNet: stride in the first 1×1; ResNeXt: in the 3×3; Caffe's
+    ceil-mode stem pooling), ``timm`` is timm's own SE net of the name (stride in the 3×3,
+    torchvision's stem)."""
+    stride_in_1x1 = block_args.get("groups", 1) == 1
+    paper_block = bottleneck(stride_in_1x1=stride_in_1x1, se_reduction=16, **block_args)
+    timm_block = bottleneck(stride_in_1x1=False, se_reduction=16, **block_args)
+    timm_name = name.replace("se_", "se")
+    paper_figures = [Figures(figure_source, params=params, params_tolerance=0.01, macs=macs)]
+    if timm_params is not None:
+        paper_figures.append(Figures(f"timm.legacy_{timm_name}", params=timm_params))
+    return ZooEntry(name, "resnet", SE_PAPER,
+                    {"paper": partial(imagenet_resnet, name, DEPTHS[50], paper_block, 4, CAFFE_STEM),
+                     "timm": partial(imagenet_resnet, name, DEPTHS[50], timm_block, 4)},
+                    {"paper": tuple(paper_figures),
+                     "timm": (Figures(f"timm.{timm_name}", params=timm_params),) if timm_params else ()},
+                    notes="paper: the authors' Caffe release (timm's legacy_ port); timm: timm's own layout",
+                    foreign_names=(ForeignName(f"legacy_{timm_name}", "paper", ("timm",), LEGACY_SENET_KEYS),
+                                   ForeignName(timm_name, "timm", ("timm",), TIMM_SE_KEYS)))

@@ -11,13 +11,15 @@ from typing import Any
 from ..blocks import plain_convs
 from ..dsl import chain, classifier_mlp, edge, head, network, stage
 from .alexnet import LRN
-from .registry import Figures, ZooEntry
+from .registry import Figures, ForeignName, ZooEntry
 
 VGG_PAPER = ("Very Deep Convolutional Networks for Large-Scale Image Recognition (Simonyan & Zisserman 2015), "
              "https://arxiv.org/abs/1409.1556")
 RESNET_PAPER = "He et al. 2016, Sec. 4.1"
 TORCHVISION = "torchvision.models"
 
+# torchvision's naming: ``features`` (convolutions, BN, ReLUs and poolings by index), ``classifier``.
+TORCHVISION_KEYS = ("features.0.weight", "classifier.0.weight")
 WIDTHS = (64, 128, 256, 512, 512)
 # Table 1: convolutions per stage.
 CONVS_PER_STAGE = {"A": (1, 1, 2, 2, 2), "B": (2, 2, 2, 2, 2), "C": (2, 2, 3, 3, 3), "D": (2, 2, 3, 3, 3),
@@ -70,10 +72,13 @@ def entries() -> list[ZooEntry]:
             ops = f"{gflops / 1e9:.2f} GFLOPS, multiply-adds"
             paper.append(Figures(f"{TORCHVISION}.{name} ({ops})", params=plain_count, macs=gflops))
             bn.append(Figures(f"{TORCHVISION}.{name}_bn ({ops})", params=bn_count, macs=gflops))
+        foreign = (ForeignName(name, "paper", ("torchvision",), TORCHVISION_KEYS),
+                   ForeignName(f"{name}_bn", "bn", ("torchvision",), (*TORCHVISION_KEYS, "features.1.running_mean")))
         result.append(ZooEntry(name, "vgg", VGG_PAPER,
                                {"paper": partial(vgg, name, config), "bn": partial(vgg, name, config, batch_norm=True)},
                                {"paper": tuple(paper), "bn": tuple(bn)},
-                               notes=f"configuration {config}; bn: BN after each convolution (torchvision)"))
+                               notes=f"configuration {config}; bn: BN after each convolution (torchvision)",
+                               foreign_names=foreign if torchvision else ()))
     # NOTE: A-LRN has no BN variant: BN and LRN together appear nowhere.
     result.append(ZooEntry("vgg11_lrn", "vgg", VGG_PAPER, {"paper": partial(vgg, "vgg11_lrn", "A", lrn=True)},
                            {"paper": (Figures("Simonyan & Zisserman 2015, Table 2 (133M)", params=133_000_000,

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..blocks import separable_exit, separable_middle, separable_residual
 from ..dsl import head, layer, network, stage
-from .registry import Figures, ZooEntry
+from .registry import Figures, ForeignName, ZooEntry
 
 XCEPTION_PAPER = ("Xception: Deep Learning with Depthwise Separable Convolutions (Chollet 2017), "
                   "https://arxiv.org/abs/1610.02357")
@@ -41,4 +41,6 @@ def entries() -> list[ZooEntry]:
         "xception", "xception", XCEPTION_PAPER, {"paper": xception},
         {"paper": (Figures("Chollet 2017, Table 3 (22,855,952 parameters; Keras and timm's legacy_xception alike)",
                            params=22_855_952),)},
-        notes="no dropout before the classifier (the paper's optional FC layers are left out, as in Keras)")]
+        notes="no dropout before the classifier (the paper's optional FC layers are left out, as in Keras)",
+        foreign_names=(ForeignName("legacy_xception", "paper", ("timm",),
+                                   ("conv1.weight", "block1.skip.weight", "block1.rep.0.conv1.weight")),))]
