@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from nasbench.data import DATASETS
 from nasbench.errors import UsageError
+from nasbench.paths import runs_dir
 from nasbench.train.base_config import ConfigError
 from nasbench.train.checkpoint import has_checkpoint, load_checkpoint
 from nasbench.train.errors import TrainError, first_line
@@ -123,8 +124,8 @@ def resumed_job(directory: str | Path, config_given: Mapping[str, Any]) -> Train
 
 
 def default_output_dir(name: str) -> Path:
-    """``runs/train/<date>/<time>-<name>`` under the current working directory."""
-    root = Path.cwd() / "runs" / "train"
+    """``./runs/train/<date>/<time>-<name>``: under the current working directory (``nasbench.paths``)."""
+    root = runs_dir() / "train"
     return root / time.strftime("%Y-%m-%d") / f"{time.strftime('%H-%M-%S')}-{name.replace('/', '_')}"
 
 

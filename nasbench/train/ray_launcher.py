@@ -41,11 +41,11 @@ def run_on_ray(job: TrainJob, payload: Mapping[str, Any], worker: Worker) -> Non
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
-    from nasbench.executors.ray_executor import ensure_ray
+    from nasbench.executors.ray_executor import RayExecutorConfig, ensure_ray
 
     config = job.config
-    ensure_ray({"address": config.ray_address,
-                "num_cpus": None if config.ray_address else max(config.num_workers, os.cpu_count() or 1)})
+    ensure_ray(RayExecutorConfig(address=config.ray_address, num_cpus=None if config.ray_address
+                                 else max(config.num_workers, os.cpu_count() or 1)))
     backend = config.backend if config.backend != "auto" else ("nccl" if config.use_gpu else "gloo")
     storage = Path(job.output_dir) / "ray"
     starts = len([p for p in storage.glob("train-*") if p.is_dir()]) if storage.is_dir() else 0
