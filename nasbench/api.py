@@ -107,10 +107,10 @@ def rebuild(name: str, *, variant: str | None = None, num_classes: int | None = 
     """The network ``name`` stands for (a zoo entry or its torchvision/timm name, a
     genotype file, a published cell, a run directory) as an ``nn.Module``; with
     ``weights`` a state_dict (file or mapping) loaded into it."""
-    from nasbench.rebuild import build_target, resolve
+    from nasbench.rebuild import build_target, target_for
 
     size = (input_size, input_size) if isinstance(input_size, int) else input_size
-    target = resolve(name, variant=variant, input_size=size, num_classes=num_classes)
+    target = target_for(name, variant=variant, input_size=size, num_classes=num_classes)
     return build_target(target, weights=weights, seed=seed)
 
 

@@ -1,61 +1,44 @@
 """`python -m nasbench.evaluate NAME`: train one network as a proxy and print its result.
 
-NAME is a zoo name (``resnet20_cifar``), a genotype JSON file, or a published cell
-(``nasnet_a``, stacked in the small CIFAR skeleton). The network is rebuilt for the data
-set's channels, resolution and classes; the result record is printed (``--json``: one
-JSON object). Exit code 0 when the training finished with status ok, 1 when it failed
-(diverged, oom, error: still printed), 2 for usage errors.
+NAME is whatever ``nasbench.resolve`` takes: a zoo name (``resnet20_cifar``) or its
+torchvision/timm name, a genotype JSON file, or a cell (a published cell such as
+``nasnet_a``, a search run directory, a point file), stacked in the small CIFAR
+skeleton. The network is rebuilt for the data set's channels, resolution and classes;
+the result record is printed (``--json``: one JSON object). Exit code 0 when the
+training finished with status ok, 1 when it failed (diverged, oom, error: still
+printed), 2 for usage errors.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any, Sequence
 
 from nasbench.data import DATASETS, load_dataset
 from nasbench.data.cifar import DatasetNotFoundError
+from nasbench.errors import UsageError
+from nasbench.resolve import Resolved, resolve
 from nasbench.train.trainer import ProxyTrainer, TrainerConfig
 from search_spaces.build import BuildError, build_network
-from search_spaces.genotype import GenotypeError, NetworkGenotype
+from search_spaces.genotype import GenotypeError
 from search_spaces.ops import OpError
-from search_spaces.zoo import ZooError, zoo
+from search_spaces.zoo import ZooError
 
 
-class EvaluateUsageError(ValueError):
-    """The network or data set named on the command line cannot be had."""
-
-
-def resolve_network(name: str, variant: str | None, cells: int, filters: int) -> dict[str, Any]:
-    """The genotype dict that NAME stands for (zoo entry, JSON file or published cell)."""
-    registry = zoo()
-    if name in registry:
-        return registry[name].genotype(variant)
-    if name.endswith(".json") or Path(name).is_file():
-        return NetworkGenotype.load(name).to_dict()
-    from search_spaces.published import PUBLISHED, published
-    from search_spaces.skeletons import cell_network
-
-    if name in PUBLISHED:
-        cell = published(name)
-        return cell_network(cell.space, cell.point, "cifar", N=cells, F=filters)
-    import difflib
-
-    close = difflib.get_close_matches(name, [*registry, *PUBLISHED], n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise EvaluateUsageError(f"unknown network {name!r}: not a zoo name, published cell or JSON file{hint}")
-
-
-def fit_to_data(genotype: dict[str, Any], channels: int, size: int) -> dict[str, Any]:
-    """The same network for another input: the data set's channels and resolution."""
-    return {**genotype, "input_channels": channels, "input_size": [size, size]}
+def network_for_data(source: Resolved, channels: int, size: int, num_classes: int, cells: int,
+                     filters: int) -> dict[str, Any]:
+    """The network ``source`` stands for, fitted to the data set's channels, resolution
+    and classes; a cell (or another point) in its space's small skeleton (``cells`` per
+    stage, ``filters`` in the first)."""
+    skeleton = {"cells_per_stage": cells, "filters": filters} if source.is_point else None
+    return source.network(num_classes=num_classes, input_size=size, input_channels=channels, skeleton=skeleton)
 
 
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m nasbench.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("name", help="zoo name, genotype JSON file, or published cell")
+    parser.add_argument("name", help="zoo name, genotype JSON file, published cell, run directory or point file")
     parser.add_argument("--variant", help="zoo variant")
     parser.add_argument("--data", default="digits", choices=sorted(DATASETS))
     parser.add_argument("--root", help="data directory (CIFAR tarballs)")
@@ -87,11 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         splits = load_dataset(args.data, args.root, seed=args.seed, train_fraction=args.train_fraction,
                               resolution=args.resolution)
         channels, size, _ = splits.input_shape
-        genotype = fit_to_data(resolve_network(args.name, args.variant, args.cells, args.filters), channels, size)
-        model = build_network(NetworkGenotype.from_dict(genotype).to_dict(), num_classes=splits.num_classes,
-                              seed=args.seed)
-    except (EvaluateUsageError, ZooError, GenotypeError, BuildError, OpError, DatasetNotFoundError,
-            ValueError) as exc:
+        genotype = network_for_data(resolve(args.name, args.variant), channels, size, splits.num_classes,
+                                    args.cells, args.filters)
+        model = build_network(genotype, seed=args.seed)
+    except (UsageError, ZooError, GenotypeError, BuildError, OpError, DatasetNotFoundError, ValueError) as exc:
         print(f"evaluate: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     print(f"training {genotype.get('name') or args.name} on {args.data} ({len(splits.train[1])} train, "

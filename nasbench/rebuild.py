@@ -1,14 +1,14 @@
 """``python -m nasbench.rebuild NAME``: rebuild a zoo network (or a genotype file), print
 its layer table and check it against the figures published for it.
 
-The work is in importable functions: ``resolve`` (a name or a file -> a validated
-genotype with its figures), ``nasbench.summary`` (the table and the checks),
-``nasbench.export`` and ``nasbench.weights``.
+The work is in importable functions: ``nasbench.resolve`` (a name or a file -> the
+network it stands for, with its figures), ``sized`` and ``load_network`` here,
+``nasbench.summary`` (the table and the checks), ``nasbench.export`` and
+``nasbench.weights`` / ``nasbench.weights_source``.
 """
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 from dataclasses import dataclass
@@ -21,12 +21,15 @@ import torch.nn as nn
 from search_spaces.build import BuildError, build_network
 from search_spaces.genotype import GenotypeError, NetworkGenotype
 from search_spaces.ops import OpError
-from search_spaces.zoo import ZooEntry, ZooError, zoo
+from search_spaces.zoo import Zoo, ZooEntry, ZooError, zoo
 
+from .callable_module import make_callable
 from .errors import UsageError
 from .export import FORMATS, export_network
+from .resolve import Resolved, resolve
 from .summary import NetworkSummary, check_figures, format_table, summarize, summary_to_dict
-from .weights import load_weights
+from .weights import WeightMapping, load_weights, read_state_dict
+from .weights_source import VariantChoice, choose_variant
 
 PROG = "rebuild"
 DESCRIPTION = """\
@@ -34,91 +37,116 @@ Rebuild a classic network from its genotype, print its layer table (output shape
 activation memory, parameters and multiply-adds of every layer, then the totals) and
 check its counts against the figures published for it."""
 EPILOG = f"""\
-NAME is a zoo name (see --list) or the path of a genotype JSON file. A file whose
-genotype equals a zoo entry's (its name says which) is checked against that entry's
-figures. MACs are counted by torch.utils.flop_counter (multiply-adds = FLOPs / 2).
+NAME is a zoo name, a torchvision/timm name of one of its variants (wide_resnet50_2,
+vgg11_bn, legacy_seresnet50; torchvision.resnet50 names the library), a genotype JSON
+file, or a cell (a published cell, a search run directory, a point file) in its space's
+default skeleton (nasbench.transfer sets the skeleton). A file whose genotype equals a
+zoo entry's (its name says which) is checked against that entry's figures. MACs are
+counted by torch.utils.flop_counter (multiply-adds = FLOPs / 2).
 
 --export PATH writes by extension:
 {chr(10).join(f'  {ext:5} {what}' for ext, what in FORMATS.items())}
 --weights PATH loads a torchvision/timm state_dict, pairing tensors in registration order.
+Without --variant, the file's key names say whose model it holds (torchvision's
+resnet50, timm's legacy_seresnet50, ...) and that model's variant is built; a --variant
+the file contradicts is refused.
 
 exit status: 0 when every figure check passes (or none applies), 1 when a figure check
 fails, 2 on a usage error (unknown network or variant, malformed genotype file, a
-network that cannot be built at the requested size, weights that do not fit)."""
+network that cannot be built at the requested size, weights that do not fit or that
+belong to another variant)."""
 
 
 @dataclass(frozen=True)
 class Target:
-    """What NAME resolved to: a validated genotype (plain dict) and the figures that apply."""
+    """What NAME resolved to (``nasbench.resolve``), at the size asked for: the genotype
+    to build and the figures that apply (``skip_reason`` says why they do not)."""
 
-    name: str
-    variant: str | None
+    source: Resolved
     genotype: dict[str, Any]
-    entry: ZooEntry | None = None
     skip_reason: str = ""
 
     @property
+    def name(self) -> str:
+        return self.source.name
+
+    @property
+    def variant(self) -> str | None:
+        return self.source.variant
+
+    @property
+    def entry(self) -> ZooEntry | None:
+        return self.source.entry
+
+    @property
     def figures(self) -> tuple[Any, ...]:
-        return self.entry.figures_for(self.variant) if self.entry is not None else ()
+        return self.source.figures
 
 
-def resolve(name: str, variant: str | None = None, input_size: tuple[int, int] | None = None,
-            num_classes: int | None = None, registry: Mapping[str, ZooEntry] | None = None) -> Target:
-    """A zoo name or a genotype file -> ``Target``. ``input_size``/``num_classes``
-    override the genotype's; figure checks are then skipped, since the figures describe
-    the network at its own size."""
-    registry = zoo() if registry is None else registry
-    if name in registry:
-        entry = registry[name]
-        variant = variant or entry.default_variant
-        genotype = _validated(entry.genotype(variant))
-    elif name.endswith(".json") or "/" in name or Path(name).is_file():
-        if variant is not None:
-            raise UsageError("--variant applies to zoo names, not to a genotype file")
-        if not Path(name).is_file():
-            raise UsageError(f"no such file {name!r}")
-        try:
-            genotype = NetworkGenotype.load(name).to_dict()
-        except GenotypeError as exc:
-            raise UsageError(f"{name}: {exc}") from exc
-        entry, variant = _matching_entry(genotype, registry)
-    else:
-        close = difflib.get_close_matches(name, list(registry), n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; see --list"
-        raise UsageError(f"unknown network {name!r}{hint}")
-    native = (tuple(genotype["input_size"]), genotype["num_classes"])
-    if input_size is not None:
-        genotype["input_size"] = list(input_size)
-    if num_classes is not None:
-        genotype["num_classes"] = num_classes
-    genotype = _validated(genotype)
+@dataclass(frozen=True)
+class LoadedNetwork:
+    """A rebuilt network with a weights file loaded, the variant chosen for the file and
+    how its tensors were paired."""
+
+    target: Target
+    network: nn.Module
+    mapping: WeightMapping
+    choice: VariantChoice | None
+
+
+def sized(source: Resolved, input_size: tuple[int, int] | None = None, num_classes: int | None = None) -> Target:
+    """``source`` rebuilt at another input size or class count; the figure checks are then
+    skipped, since the figures describe the network at its own size. A cell is stacked in
+    its space's default skeleton."""
+    genotype = source.network(num_classes=num_classes, input_size=input_size)
+    if source.genotype is None:
+        return Target(source, genotype)
+    native = (tuple(source.genotype["input_size"]), source.genotype["num_classes"])
     skip_reason = ""
     if (tuple(genotype["input_size"]), genotype["num_classes"]) != native:
         skip_reason = (f"the figures are for {_size(native[0])} input, {native[1]} classes; "
                        f"rebuilt at {_size(genotype['input_size'])}, {genotype['num_classes']} classes")
-    display = entry.name if entry is not None else (genotype.get("name") or Path(name).stem)
-    return Target(display, variant, genotype, entry, skip_reason)
+    return Target(source, genotype, skip_reason)
 
 
-def _validated(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The plain-dict form the builder takes: validated, parameters at their defaults
-    dropped, nodes in their given order (not ``canonical()``, which may renumber nodes and
-    so rename parameters)."""
-    return NetworkGenotype.from_dict(data).to_dict()
+def target_for(name: str, variant: str | None = None, input_size: tuple[int, int] | None = None,
+               num_classes: int | None = None, registry: Zoo | None = None) -> Target:
+    """What NAME stands for (``nasbench.resolve``), at the size asked for."""
+    return sized(resolve(name, variant, registry=zoo() if registry is None else registry), input_size, num_classes)
 
 
-def _matching_entry(genotype: Mapping[str, Any], registry: Mapping[str, ZooEntry]) -> tuple[ZooEntry | None, str | None]:
-    """The zoo entry and variant a genotype file was exported from, if its graph is theirs."""
-    base, _, variant = str(genotype.get("name", "")).partition(":")
-    entry = registry.get(base)
-    if entry is None:
-        return None, None
-    variant = variant or entry.default_variant
-    if variant not in entry.variants:
-        return None, None
-    if NetworkGenotype.from_dict(entry.genotype(variant)).key() != NetworkGenotype.from_dict(genotype).key():
-        return None, None
-    return entry, variant
+def load_into(target: Target, weights: str | Path | Mapping[str, torch.Tensor],
+              seed: int | None = None) -> LoadedNetwork:
+    """``target`` built with a torchvision/timm (or our own) state_dict loaded. Unless the
+    request fixed the variant (``--variant``, or a name such as ``vgg11_bn``), a zoo entry
+    is built in the variant the file's weights belong to (``nasbench.weights_source``);
+    a fixed variant the file contradicts is a ``WeightsVariantError``."""
+    state = dict(weights) if isinstance(weights, Mapping) else read_state_dict(weights)
+    source, choice = target.source, None
+    if source.origin == "zoo" and source.entry is not None:
+        size, classes = tuple(target.genotype["input_size"]), target.genotype["num_classes"]
+        choice = choose_variant(source.entry, state, source.fixed_variant,
+                                lambda variant: sized(source.with_variant(variant), size, classes).genotype)
+        if choice.variant != source.variant:
+            target = sized(source.with_variant(choice.variant), size, classes)
+    network = build(target.genotype, seed=seed)
+    return LoadedNetwork(target, network, load_weights(network, state), choice)
+
+
+def load_network(name: str, weights: str | Path | Mapping[str, torch.Tensor], variant: str | None = None,
+                 input_size: tuple[int, int] | None = None, num_classes: int | None = None,
+                 registry: Zoo | None = None) -> LoadedNetwork:
+    """NAME rebuilt with a weights file loaded, as ``rebuild NAME --weights FILE`` does."""
+    return load_into(target_for(name, variant, input_size, num_classes, registry), weights)
+
+
+def build_target(target: Target, weights: str | Path | Mapping[str, torch.Tensor] | None = None,
+                 seed: int | None = None) -> nn.Module:
+    """The network of ``target`` (initial weights from ``seed``), with ``weights`` loaded
+    as ``load_into`` does when given."""
+    if weights is not None:
+        return load_into(target, weights, seed).network
+    return build(target.genotype, seed=seed)
 
 
 def _size(size: Sequence[int]) -> str:
@@ -137,13 +165,14 @@ def parse_input_size(text: str) -> tuple[int, int]:
     return (values[0], values[-1])
 
 
-def build(genotype: Mapping[str, Any], meta: bool = False) -> nn.Module:
-    """Build a genotype; ``meta``: on the meta device, shapes without storage."""
+def build(genotype: Mapping[str, Any], meta: bool = False, seed: int | None = None) -> nn.Module:
+    """Build a genotype (initial weights from ``seed`` when given); ``meta``: on the meta
+    device, shapes without storage."""
     try:
         if meta:
             with torch.device("meta"):
                 return build_network(genotype)
-        return build_network(genotype)
+        return build_network(genotype, seed=seed)
     except RuntimeError as exc:  # an auxiliary head or flatten head probed at a size that does not fit
         raise UsageError(f"{genotype.get('name') or 'the network'} cannot be built at input "
                          f"{_size(genotype['input_size'])}: {_first_line(exc)}") from exc
@@ -176,8 +205,9 @@ def _first_line(exc: BaseException) -> str:
 
 def list_zoo(pattern: str = "", with_macs: bool = False,
              registry: Mapping[str, ZooEntry] | None = None) -> list[dict[str, Any]]:
-    """One record per zoo entry whose name contains ``pattern``: variants, the default
-    variant's parameters (and multiply-adds with ``with_macs``), the paper."""
+    """One record per zoo entry whose name contains ``pattern``: variants, the
+    torchvision/timm names of its variants (``foreign_names``), the default variant's
+    parameters (and multiply-adds with ``with_macs``), the paper."""
     registry = zoo() if registry is None else registry
     records = []
     for name, entry in registry.items():
@@ -185,7 +215,10 @@ def list_zoo(pattern: str = "", with_macs: bool = False,
             continue
         genotype = NetworkGenotype.from_dict(entry.genotype()).to_dict()
         record: dict[str, Any] = {"name": name, "family": entry.family, "variant": entry.default_variant,
-                                  "other_variants": [v for v in entry.variants if v != entry.default_variant]}
+                                  "other_variants": [v for v in entry.variants if v != entry.default_variant],
+                                  "foreign_names": [{"name": foreign.name, "variant": foreign.variant,
+                                                     "libraries": list(foreign.libraries)}
+                                                    for foreign in entry.foreign_names]}
         if with_macs:
             summary = measure(genotype)
             record.update(params=summary.params, macs=summary.macs)
@@ -198,18 +231,25 @@ def list_zoo(pattern: str = "", with_macs: bool = False,
 
 def format_listing(records: Sequence[Mapping[str, Any]]) -> str:
     header = ["name", "variant", "other variants", "params"] + (["GMACs"] if records and "macs" in records[0] else [])
-    header.append("source")
+    header += ["source", "torchvision/timm names (=variant)"]
     lines = [header]
     for record in records:
         line = [record["name"], record["variant"], ", ".join(record["other_variants"]) or "-", f"{record['params']:,}"]
         if "macs" in record:
             line.append(f"{record['macs'] / 1e9:.3f}")
-        line.append(_short_citation(record["paper"]))
+        line += [_short_citation(record["paper"]), _foreign_names(record)]
         lines.append(line)
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     numeric = {3, 4} if "GMACs" in header else {3}
     return "\n".join("  ".join(cell.rjust(w) if i in numeric else cell.ljust(w)
                                for i, (cell, w) in enumerate(zip(line, widths))).rstrip() for line in lines)
+
+
+def _foreign_names(record: Mapping[str, Any]) -> str:
+    """'vgg11=paper, vgg11_bn=bn'; the variant is left out where the entry has only one."""
+    several = bool(record["other_variants"])
+    return ", ".join(foreign["name"] + (f"={foreign['variant']}" if several else "")
+                     for foreign in record["foreign_names"]) or "-"
 
 
 def _short_citation(paper: str) -> str:
@@ -259,16 +299,21 @@ def run(args: argparse.Namespace) -> int:
     if args.num_classes is not None and args.num_classes < 1:
         raise UsageError(f"--num-classes: expected a positive integer, got {args.num_classes}")
     input_size = parse_input_size(args.input_size) if args.input_size else None
-    target = resolve(args.name, args.variant, input_size, args.num_classes)
-    summary = measure(target.genotype)
-    checks = check_figures(summary, target.figures, target.skip_reason)
     notes: dict[str, Any] = {}
     network = None
     if args.weights:
-        network = build(target.genotype)
-        mapping = load_weights(network, args.weights)
+        loaded = load_network(args.name, args.weights, args.variant, input_size, args.num_classes, zoo())
+        target, network, mapping = loaded.target, loaded.network, loaded.mapping
         notes["weights"] = {"path": args.weights, "loaded": len(mapping.pairs), "kept": list(mapping.kept),
                             "ignored": list(mapping.ignored)}
+        if loaded.choice is not None:
+            recognised = loaded.choice.recognised
+            notes["weights"].update(variant=loaded.choice.variant, line=loaded.choice.line(target.name),
+                                    recognised=recognised.name if recognised else None)
+    else:
+        target = target_for(args.name, args.variant, input_size, args.num_classes, zoo())
+    summary = measure(target.genotype)
+    checks = check_figures(summary, target.figures, target.skip_reason)
     if args.export:
         if network is None and Path(args.export).suffix.lower() in (".pt", ".pt2"):
             network = build(target.genotype)
@@ -283,7 +328,8 @@ def run(args: argparse.Namespace) -> int:
 def _json_record(target: Target, summary: NetworkSummary, checks: Sequence[Any],
                  notes: Mapping[str, Any]) -> dict[str, Any]:
     totals = summary_to_dict(summary)
-    record = {"name": target.name, "variant": target.variant, "input_size": list(target.genotype["input_size"]),
+    record = {"name": target.name, "variant": target.variant, "origin": target.source.origin,
+              "input_size": list(target.genotype["input_size"]),
               "num_classes": target.genotype["num_classes"], "params": summary.params, "macs": summary.macs,
               "activations": summary.activations,
               "figures": [check.to_dict() for check in checks]}
@@ -301,6 +347,8 @@ def _report(target: Target, summary: NetworkSummary, checks: Sequence[Any], note
     lines += [check.line() for check in checks] or ["check: no published figures registered for this network"]
     if "weights" in notes:
         weights = notes["weights"]
+        if "line" in weights:
+            lines.append(weights["line"])
         line = f"weights: {weights['loaded']} tensors loaded from {weights['path']}"
         if weights["kept"]:
             line += f"; {len(weights['kept'])} kept as built (none in the file)"
@@ -311,6 +359,8 @@ def _report(target: Target, summary: NetworkSummary, checks: Sequence[Any], note
         lines.append(f"exported: {notes['export']['path']} ({notes['export']['format']})")
     return "\n".join(lines)
 
+
+make_callable(__name__, "rebuild")  # nasbench.rebuild(...) is the API function (nasbench.api.rebuild)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -16,14 +16,14 @@ Recognition", https://arxiv.org/abs/1707.07012, Sec. 2 and 4.2): more cells per 
   release's concatenation (``PublishedCell.implementation_output``), which is what the
   papers counted.
 
-The work is in importable functions (``load_cell``, ``transfer_genotype``,
-``figure_checks``); the table and the checks are ``nasbench.summary``'s, the counting is
+SOURCE is resolved by ``nasbench.resolve`` (``load_cell`` restricts it to cells). The
+work is in importable functions (``load_cell``, ``transfer_genotype``, ``figure_checks``);
+the table and the checks are ``nasbench.summary``'s, the counting is
 ``nasbench.rebuild.measure`` (on the meta device), the export ``nasbench.export``.
 """
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 from dataclasses import dataclass, replace
@@ -31,22 +31,21 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from search_spaces.build import BuildError
-from search_spaces.genotype import GenotypeError, NetworkGenotype
+from search_spaces.genotype import GenotypeError
 from search_spaces.ops import OpError
-from search_spaces.published import PUBLISHED, published
-from search_spaces.skeletons import IMAGENET_PRESETS, SKELETONS, SkeletonError, cell_network
+from search_spaces.published import PUBLISHED
+from search_spaces.skeletons import IMAGENET_PRESETS, SKELETONS, SkeletonError
 from search_spaces.spaces.base import SpaceError
-from search_spaces.spaces.cell_spaces import CELL_SPACES, cell_space
+from search_spaces.spaces.cell_spaces import CELL_SPACES
 from search_spaces.zoo.registry import Figures
 
 from .errors import UsageError
 from .export import FORMATS, export_network
 from .rebuild import build, measure
+from .resolve import POINT_ORIGINS, Resolved, SpacesTaken, resolve
 from .summary import FigureCheck, NetworkSummary, check_figures, format_table, summary_to_dict
 
 PROG = "transfer"
-BEST = "best.json"
-CONFIG = "config.yaml"
 
 # Cells per stage and filters of the CIFAR network each paper trained its cell in
 # (used when --cells/--filters are not given): NASNet-A (6 @ 768) is N=6, F=32;
@@ -100,31 +99,6 @@ PUBLISHED_NETWORKS: tuple[PublishedNetwork, ...] = (
 
 
 @dataclass(frozen=True)
-class CellSource:
-    """A cell to transfer: its space and point, and where it came from. ``output``: the
-    states each cell concatenates where not the space's rule (a published release's)."""
-
-    name: str
-    space: str
-    point: dict[str, Any]
-    origin: str  # "published" | "run" | "file"
-    location: str = ""
-    output: Mapping[str, Sequence[int]] | None = None
-
-    @property
-    def published_name(self) -> str | None:
-        return self.name if self.origin == "published" else None
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"name": self.name, "origin": self.origin, "space": self.space, "point": self.point}
-        if self.location:
-            data["location"] = self.location
-        if self.output is not None:
-            data["output"] = {kind: list(states) for kind, states in self.output.items()}
-        return data
-
-
-@dataclass(frozen=True)
 class SkeletonSettings:
     """The network around the cell. ``None`` means the default: for ``cifar`` the cell's
     paper's N and F (``CIFAR_DEFAULTS``), 10 classes, 32×32; for ``imagenet`` the
@@ -139,12 +113,12 @@ class SkeletonSettings:
     input_size: int | None = None
     input_channels: int = 3
 
-    def resolved(self, cell: CellSource) -> "SkeletonSettings":
+    def resolved(self, cell: Resolved) -> "SkeletonSettings":
         """These settings with every default filled in for ``cell``."""
         if self.target not in SKELETONS:
             raise UsageError(f"--target: {self.target!r} is not one of {', '.join(SKELETONS)}")
         if self.target == "cifar":
-            N, F = CIFAR_DEFAULTS.get(cell.published_name or "", SPACE_CIFAR_DEFAULTS.get(cell.space, (6, 36)))
+            N, F = CIFAR_DEFAULTS.get(published_name(cell) or "", SPACE_CIFAR_DEFAULTS.get(cell.space or "", (6, 36)))
             classes, size = 10, 32
         else:
             if self.preset not in IMAGENET_PRESETS:
@@ -164,132 +138,42 @@ class SkeletonSettings:
 
 # --- the source -----------------------------------------------------------------------------
 
-def load_cell(source: str | Path, space: str | None = None) -> CellSource:
-    """A published cell name, a search run directory or a point JSON file -> ``CellSource``.
-
-    ``space`` names the space of a bare point file (by default the first cell space the
-    point belongs to); for a run directory or a wrapped point it must agree with theirs.
-    Raises ``UsageError`` with a one-line message naming what is wrong.
-    """
-    text = str(source)
-    path = Path(text).expanduser()
-    if path.is_dir():
-        return _from_run_dir(path, space)
-    if path.is_file():
-        return _from_file(path, space)
-    if text in PUBLISHED:
-        cell = published(text)
-        if space is not None and space != cell.space:
-            raise UsageError(f"--space {space}: {text} is a cell of the {cell.space} space")
-        point = {kind: [list(block) for block in blocks] for kind, blocks in cell.point.items()}
-        return CellSource(text, cell.space, point, "published", output=cell.implementation_output)
-    if text.endswith(".json") or "/" in text:
-        raise UsageError(f"no such file or directory {text!r}")
-    close = difflib.get_close_matches(text.lower(), list(PUBLISHED), n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise UsageError(f"unknown cell {text!r}{hint} (published cells: {', '.join(PUBLISHED)}; or give a "
-                     f"nasbench.search run directory or a point JSON file)")
+CELLS = SpacesTaken(tuple(CELL_SPACES), "cell-network skeleton")
 
 
-def _from_run_dir(path: Path, space: str | None) -> CellSource:
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    config_path, best_path = path / CONFIG, path / BEST
-    if not config_path.is_file():
-        raise UsageError(f"{path}: no {CONFIG}; is it a nasbench.search run directory?")
-    if not best_path.is_file():
-        raise UsageError(f"{path}: no {BEST}; the search has not finished a candidate yet")
-    try:
-        config = OmegaConf.load(config_path)
-    except (OmegaConfBaseException, ValueError) as exc:
-        raise UsageError(f"{config_path}: not a YAML config ({_first_line(exc)})") from exc
-    run_space = OmegaConf.select(config, "space.name")
-    if not isinstance(run_space, str):
-        raise UsageError(f"{config_path}: no space.name")
-    if space is not None and space != run_space:
-        raise UsageError(f"--space {space}: the run searched the {run_space} space")
-    data = _read_json(best_path)
-    if not isinstance(data, Mapping) or "point" not in data:
-        raise UsageError(f"{best_path}: no 'point' field")
-    point = _checked_point(data["point"], run_space, best_path, "point")
-    return CellSource(path.resolve().name, run_space, point, "run", str(path.resolve()))
+def load_cell(source: str | Path, space: str | None = None) -> Resolved:
+    """A published cell name, a search run directory or a point JSON file, resolved by
+    ``nasbench.resolve`` to a point of a cell space; ``space`` names the space of a bare
+    point file (by default the first cell space the point belongs to)."""
+    return resolve(source, space=space, origins=POINT_ORIGINS, spaces=CELLS)
 
 
-def _from_file(path: Path, space: str | None) -> CellSource:
-    data = _read_json(path)
-    if isinstance(data, Mapping) and ("stages" in data or "stem" in data or "head" in data):
-        raise UsageError(f"{path}: a network genotype, not a cell; rebuild or train it as it is "
-                         f"(python -m nasbench.rebuild / nasbench.train)")
-    field = ""
-    if isinstance(data, Mapping) and "point" in data:
-        wrapped_space = data.get("space")
-        if wrapped_space is not None:
-            if not isinstance(wrapped_space, str):
-                raise UsageError(f"{path}: space: expected a space name, got {wrapped_space!r}")
-            if space is not None and space != wrapped_space:
-                raise UsageError(f"--space {space}: {path.name} says its point is of the {wrapped_space} space")
-            space = wrapped_space
-        data, field = data["point"], "point"
-    if space is None:
-        space = _guess_space(data, path, field)
-    point = _checked_point(data, space, path, field)
-    return CellSource(path.stem, space, point, "file", str(path.resolve()))
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read ({_first_line(exc)})") from exc
-
-
-def _guess_space(point: Any, path: Path, field: str) -> str:
-    for name in CELL_SPACES:
-        if cell_space(name).contains(point):
-            return name
-    # None fits: report the first space's complaint, which names the field.
-    _checked_point(point, next(iter(CELL_SPACES)), path, field)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _checked_point(point: Any, space: str, path: Path, field: str) -> dict[str, Any]:
-    if space not in CELL_SPACES:
-        raise UsageError(f"{path}: space {space!r} has no cell-network skeleton; transfer takes cells of "
-                         f"{', '.join(CELL_SPACES)}")
-    try:
-        return cell_space(space).check(point)
-    except SpaceError as exc:
-        where = f"{path}: {field}: " if field else f"{path}: "
-        raise UsageError(where + _first_line(exc)) from exc
+def published_name(cell: Resolved) -> str | None:
+    """The published cell's name, None for a searched one."""
+    return cell.name if cell.origin == "published" else None
 
 
 # --- the network ----------------------------------------------------------------------------
 
-def transfer_genotype(cell: CellSource, settings: SkeletonSettings, name: str | None = None) -> dict[str, Any]:
+def transfer_genotype(cell: Resolved, settings: SkeletonSettings, name: str | None = None) -> dict[str, Any]:
     """The network genotype (validated plain dict) of ``cell`` in the skeleton ``settings``
     describe (defaults filled in by ``SkeletonSettings.resolved``)."""
     settings = settings.resolved(cell)
     label = name or f"{cell.name}-{settings.target}" + (f"-{settings.preset}" if settings.target == "imagenet" else "")
-    try:
-        genotype = cell_network(cell.space, cell.point, settings.target, N=settings.cells, F=settings.filters,
-                                aux=settings.aux, num_classes=settings.num_classes, input_size=settings.input_size,
-                                input_channels=settings.input_channels, preset=settings.preset,
-                                output=cell.output, name=label)
-        return NetworkGenotype.from_dict(genotype).to_dict()
-    except (SkeletonError, SpaceError, GenotypeError) as exc:
-        raise UsageError(_first_line(exc)) from exc
+    skeleton = {"name": settings.target, "cells_per_stage": settings.cells, "filters": settings.filters,
+                "aux_head": settings.aux, "preset": settings.preset}
+    genotype = cell.network(num_classes=settings.num_classes, input_size=settings.input_size,
+                            input_channels=settings.input_channels, skeleton=skeleton)
+    return {**genotype, "name": label}
 
 
-def published_networks(cell: CellSource, settings: SkeletonSettings) -> tuple[list[PublishedNetwork], str]:
+def published_networks(cell: Resolved, settings: SkeletonSettings) -> tuple[list[PublishedNetwork], str]:
     """The published networks of this cell in this skeleton, and why their figures do not
     apply ("" when they do: same N, F, classes and input size)."""
     settings = settings.resolved(cell)
-    if cell.published_name is None:
+    if published_name(cell) is None:
         return [], ""
-    candidates = [net for net in PUBLISHED_NETWORKS if net.cell == cell.published_name
+    candidates = [net for net in PUBLISHED_NETWORKS if net.cell == published_name(cell)
                   and net.target == settings.target
                   and (settings.target != "imagenet" or net.preset == settings.preset)]
     exact = [net for net in candidates if (net.N, net.F, net.num_classes, net.input_size, settings.input_channels)
@@ -301,7 +185,7 @@ def published_networks(cell: CellSource, settings: SkeletonSettings) -> tuple[li
     return candidates, f"the figures are for {wanted}"
 
 
-def figure_checks(cell: CellSource, settings: SkeletonSettings, summary: NetworkSummary) -> list[FigureCheck]:
+def figure_checks(cell: Resolved, settings: SkeletonSettings, summary: NetworkSummary) -> list[FigureCheck]:
     """The published figures that apply to this transfer, checked (or skipped, with the reason)."""
     networks, skip_reason = published_networks(cell, settings)
     return check_figures(summary, [figure for net in networks for figure in net.figures], skip_reason)
@@ -399,7 +283,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if any(check.passed is False for check in checks) else 0
 
 
-def transfer_record(cell: CellSource, settings: SkeletonSettings, genotype: Mapping[str, Any],
+def transfer_record(cell: Resolved, settings: SkeletonSettings, genotype: Mapping[str, Any],
                     summary: NetworkSummary, checks: Sequence[FigureCheck],
                     notes: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The JSON record of a transfer: the source, the skeleton, the totals, the checks."""
@@ -418,7 +302,7 @@ def transfer_record(cell: CellSource, settings: SkeletonSettings, genotype: Mapp
     return record
 
 
-def transfer_report(cell: CellSource, settings: SkeletonSettings, summary: NetworkSummary,
+def transfer_report(cell: Resolved, settings: SkeletonSettings, summary: NetworkSummary,
                     checks: Sequence[FigureCheck], notes: Mapping[str, Any] | None = None) -> str:
     origin = {"published": "published cell", "run": f"best cell of {cell.location}",
               "file": f"cell of {cell.location}"}[cell.origin]

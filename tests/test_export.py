@@ -14,7 +14,8 @@ import torch
 
 from nasbench.errors import ExportError
 from nasbench.export import export_network, export_torchscript, standalone_source
-from nasbench.rebuild import build, main, resolve
+from nasbench.rebuild import build, main
+from nasbench.resolve import resolve
 from search_spaces.dsl import aux_head, cell, edge, head, layer, network, node, stage
 from search_spaces.genotype import NetworkGenotype
 from search_spaces.zoo import zoo

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from nasbench import rebuild
-from nasbench.rebuild import build, main, measure, resolve
+from nasbench.rebuild import build, main, measure
+from nasbench.resolve import resolve
 from nasbench.summary import check_figures, summarize
 from search_spaces.dsl import aux_head, cell, edge, head, layer, network, node, stage
 from search_spaces.genotype import NetworkGenotype

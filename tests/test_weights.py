@@ -1,14 +1,17 @@
 """``--weights``: pairing a torchvision/timm state_dict with a rebuilt network by order."""
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
 import torch
 
 from nasbench.errors import WeightsError
-from nasbench.rebuild import build, main, resolve
+from nasbench.rebuild import build, load_network, main
+from nasbench.resolve import resolve
 from nasbench.weights import WeightsMismatchError, load_weights, map_state_dict, read_state_dict
+from nasbench.weights_source import WeightsVariantError
 from search_spaces.dsl import aux_head, cell, edge, head, layer, network, node, stage
 from search_spaces.genotype import NetworkGenotype
 
@@ -200,3 +203,98 @@ def test_torchvision_state_dicts_load(torchvision_name, zoo_name, variant, kwarg
     with torch.no_grad():
         expected, got = reference(x), ours(x)
     assert (expected - got).abs().max() < 1e-4 * max(1.0, float(expected.abs().max()))
+
+
+# --- the weights select the variant they belong to --------------------------------------------
+
+def torchvision_resnet_keys(depths: tuple[int, ...], bottleneck: bool) -> list[str]:
+    """torchvision's (and timm's) ResNet state_dict keys in order, written from its
+    definition: conv1, bn1; per block conv1-3 with bn1-3 (two for BasicBlock) and a
+    downsample conv+bn where the shape changes; fc."""
+    def bn(prefix: str) -> list[str]:
+        return [f"{prefix}.{name}" for name in BN]
+
+    keys = ["conv1.weight", *bn("bn1")]
+    for index, count in enumerate(depths, start=1):
+        for block in range(count):
+            prefix = f"layer{index}.{block}"
+            for conv in range(1, 4 if bottleneck else 3):
+                keys += [f"{prefix}.conv{conv}.weight", *bn(f"{prefix}.bn{conv}")]
+            if block == 0 and (bottleneck or index > 1):
+                keys += [f"{prefix}.downsample.0.weight", *bn(f"{prefix}.downsample.1")]
+    return keys + ["fc.weight", "fc.bias"]
+
+
+def _torchvision_named_resnet50(seed: int) -> tuple[torch.nn.Module, dict[str, torch.Tensor]]:
+    """Our torchvision-variant ResNet-50 and its state_dict under torchvision's key names."""
+    torch.manual_seed(seed)
+    source = _randomized(build(resolve("resnet50", "torchvision").genotype), seed)
+    keys = torchvision_resnet_keys((3, 4, 6, 3), bottleneck=True)
+    assert len(keys) == len(source.state_dict())
+    return source, dict(zip(keys, source.state_dict().values()))
+
+
+def test_torchvision_key_names_select_the_torchvision_variant(tmp_path, capsys):
+    source, state = _torchvision_named_resnet50(15)
+    loaded = load_network("resnet50", state)
+    assert loaded.choice.variant == "torchvision" and loaded.choice.recognised.name == "resnet50"
+    assert loaded.target.variant == "torchvision"
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert (source(x) - loaded.network.eval()(x)).abs().max() < 1e-6
+    torch.save(state, tmp_path / "tv_resnet50.pth")
+    assert main(["resnet50", "--weights", str(tmp_path / "tv_resnet50.pth"), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["variant"] == "torchvision" and record["weights"]["recognised"] == "resnet50"
+    assert record["weights"]["line"].startswith("weights: torchvision/timm resnet50 (keys conv1.weight")
+
+
+def test_a_variant_the_weights_contradict_is_refused(tmp_path, capsys):
+    _, state = _torchvision_named_resnet50(16)
+    with pytest.raises(WeightsVariantError, match=r"holds torchvision/timm resnet50 weights, variant torchvision "
+                                                  r"of resnet50; variant paper is another network"):
+        load_network("resnet50", state, variant="paper")
+    assert load_network("resnet50", state, variant="torchvision").choice.variant == "torchvision"
+    torch.save(state, tmp_path / "tv_resnet50.pth")
+    assert main(["resnet50", "--variant", "paper", "--weights", str(tmp_path / "tv_resnet50.pth")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("rebuild: --weights: the file holds torchvision/timm")
+
+
+def test_unrecognised_names_load_into_the_variant_asked_for():
+    source = _randomized(build(resolve("resnet50", "torchvision").genotype), 17)
+    loaded = load_network("resnet50", source.state_dict())  # our own key names say nothing
+    assert loaded.choice.recognised is None and loaded.choice.variant == "paper"
+    assert load_network("resnet50", source.state_dict(), variant="torchvision").choice.variant == "torchvision"
+
+
+def _calibrated(network: torch.nn.Module) -> torch.nn.Module:
+    """Batch-norm statistics of one random batch, so that eval-mode outputs stay near 1
+    (at random initialisation they grow with depth, and a tolerance would mean little)."""
+    for module in network.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.reset_running_stats()
+            module.momentum = None
+    with torch.no_grad():
+        network.train()(torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0)))
+    return network.eval()
+
+
+TORCHVISION_VARIANTS = [("resnet50", {}), ("resnet101", {}),
+                        ("googlenet", {"aux_logits": False, "init_weights": True}), ("wide_resnet50_2", {})]
+
+
+@pytest.mark.parametrize("torchvision_name, kwargs", TORCHVISION_VARIANTS)
+def test_torchvision_weights_build_torchvisions_function(torchvision_name, kwargs, tmp_path):
+    """The acceptance test: torchvision's state_dict, loaded by name with no variant, gives
+    torchvision's outputs (the paper variant would give other outputs from the same tensors)."""
+    models = pytest.importorskip("torchvision.models")
+    torch.manual_seed(0)
+    reference = _calibrated(getattr(models, torchvision_name)(weights=None, **kwargs))
+    torch.save(reference.state_dict(), tmp_path / f"{torchvision_name}.pth")
+    loaded = load_network(torchvision_name, tmp_path / f"{torchvision_name}.pth")
+    assert loaded.choice.variant == "torchvision" and loaded.choice.recognised is not None
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        expected, got = reference(x), loaded.network.eval()(x)
+    assert (expected - got).abs().max() < 1e-4

@@ -93,8 +93,8 @@ def entries() -> list[ZooEntry]:
             figures["torchvision"] = (torchvision,)
         # timm's resnet18-152 are torchvision's layout (v1.5 for the bottleneck nets).
         foreign = (ForeignName(f"resnet{depth}", "paper" if depth < 50 else "torchvision", BOTH, RESNET_KEYS),)
-        result.append(ZooEntry(f"resnet{depth}", "resnet", RESNET_PAPER, variants, figures,
-                               notes="" if depth < 50 else "paper: stride in the first 1×1; torchvision: in the 3×3 (v1.5)",
+        notes = "" if depth < 50 else "paper: stride in the first 1×1; torchvision: in the 3×3 (v1.5)"
+        result.append(ZooEntry(f"resnet{depth}", "resnet", RESNET_PAPER, variants, figures, notes=notes,
                                foreign_names=foreign))
     for depth, params in CIFAR_FIGURES.items():
         n = (depth - 2) // 6
