@@ -18,6 +18,8 @@ classifier).
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 from torch import nn
 
 FREEZE_MODES = ("none", "linear", "partial", "full")
@@ -67,7 +69,7 @@ def freeze(network: nn.Module, mode: str, stages: int = 0) -> list[nn.Module]:
     return modules
 
 
-def keep_frozen_in_eval(modules: list[nn.Module]) -> None:
+def keep_frozen_in_eval(modules: Sequence[nn.Module]) -> None:
     """Put the frozen modules back in eval mode (``network.train()`` sets every module)."""
     for module in modules:
         module.eval()

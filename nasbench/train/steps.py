@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, ContextManager, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -115,7 +115,7 @@ def make_optimizer(model: nn.Module, config: TrainConfigBase,
 
 
 def train_step(state: TrainState, config: TrainConfigBase, images: Tensor, labels: Tensor,
-               result: EpochResult, precision: object) -> None:
+               result: EpochResult, precision: ContextManager[object]) -> None:
     """One SGD step on a batch; ``precision``: the autocast context of the forward pass."""
     for group in state.optimizer.param_groups:
         group["lr"] = state.rates[state.step]
