@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from nasbench.driver import run_search
-from nasbench.executors.ray_executor import ensure_ray, run_on_ray
+from nasbench.executors.ray_executor import RayExecutor, RayExecutorConfig, ensure_ray
 from nasbench.result import EvalResult
 from nasbench.run_store import HistoryRecord, RunStore
 from nasbench.strategies.base import Candidate
@@ -52,10 +52,8 @@ class SleepEvaluation:
                           seed=candidate.seed, epochs_run=1)
 
 
-def executor_config(concurrent: int, reuse_actors: bool) -> dict[str, Any]:
-    return {"executor": {"name": "ray", "address": None, "num_cpus": None, "cpus_per_trial": 1, "gpus_per_trial": 0,
-                         "max_concurrent_trials": concurrent, "max_failures": 2, "reuse_actors": reuse_actors,
-                         "scheduler": None}, "progress": False}
+def executor_config(concurrent: int, reuse_actors: bool) -> RayExecutorConfig:
+    return RayExecutorConfig(max_concurrent_trials=concurrent, reuse_actors=reuse_actors)
 
 
 def span(history: list[HistoryRecord]) -> float:
@@ -71,12 +69,12 @@ def measure(trials: int, sleep: float, concurrent: int, reuse_actors: bool, work
     local_wall = time.perf_counter() - start
 
     start = time.perf_counter()
-    ensure_ray({"address": None, "num_cpus": concurrent})
+    ensure_ray(RayExecutorConfig(num_cpus=concurrent))
     importlib.import_module("ray.tune")  # like ray.init, paid once per process (a sweep pays it once)
     ray_init = time.perf_counter() - start
     start, ray_called = time.perf_counter(), time.time()
-    remote = run_on_ray(executor_config(concurrent, reuse_actors), RandomSearch(space, seed=0), evaluate, budget,
-                        RunStore(workdir / "ray"))
+    remote = RayExecutor(executor_config(concurrent, reuse_actors)).run(RandomSearch(space, seed=0), evaluate, budget,
+                                                                        RunStore(workdir / "ray"), progress=False)
     ray_wall = time.perf_counter() - start
     assert len(local.history) == len(remote.history) == trials
     assert {r.candidate.key for r in local.history} == {r.candidate.key for r in remote.history}

@@ -26,13 +26,30 @@ from search_spaces.ops import OpError
 from search_spaces.zoo import ZooError
 
 
-def network_for_data(source: Resolved, channels: int, size: int, num_classes: int, cells: int,
-                     filters: int) -> dict[str, Any]:
+def network_for_data(source: Resolved, channels: int, size: int, num_classes: int, cells: int | None = None,
+                     filters: int | None = None) -> dict[str, Any]:
     """The network ``source`` stands for, fitted to the data set's channels, resolution
-    and classes; a cell (or another point) in its space's small skeleton (``cells`` per
-    stage, ``filters`` in the first)."""
-    skeleton = {"cells_per_stage": cells, "filters": filters} if source.is_point else None
+    and classes; a point in the proxy skeleton its space's search uses
+    (``nasbench/conf/space/<space>.yaml``), with ``cells`` per stage and ``filters`` in the
+    first stage where given."""
+    skeleton = None
+    if source.is_point:
+        skeleton = proxy_skeleton(str(source.space))
+        skeleton.update({key: value for key, value in (("cells_per_stage", cells), ("filters", filters))
+                         if value is not None})
     return source.network(num_classes=num_classes, input_size=size, input_channels=channels, skeleton=skeleton)
+
+
+def proxy_skeleton(space: str) -> dict[str, Any]:
+    """The ``skeleton`` settings of the space's search config (empty where it has none)."""
+    from omegaconf import OmegaConf
+
+    from nasbench.config import CONF_DIR
+
+    path = CONF_DIR / "space" / f"{space}.yaml"
+    if not path.is_file():
+        return {}
+    return dict(OmegaConf.to_container(OmegaConf.load(path)).get("skeleton") or {})
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -54,8 +71,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--drop-path", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--cells", type=int, default=1, help="N for a published cell's skeleton")
-    parser.add_argument("--filters", type=int, default=16, help="F for a published cell's skeleton")
+    parser.add_argument("--cells", type=int, help="N of a cell's proxy skeleton (default: the space's search config)")
+    parser.add_argument("--filters", type=int, help="F of a cell's proxy skeleton (default: the space's search config)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     return parser
 

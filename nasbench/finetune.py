@@ -33,8 +33,8 @@ from nasbench.train.freeze import FreezeError, classifier_of, frozen_modules
 from nasbench.train.checkpoint import CHECKPOINT, CHECKPOINT_FORMAT, WEIGHTS, has_checkpoint, save_checkpoint
 from nasbench.train.cli import (add_data_options, add_training_options, config_from_args, data_from_args,
                                 default_output_dir, resumed_job, run_cli)
+from nasbench.resolve import NETWORK_ORIGINS, resolve
 from nasbench.train.loop import train_full
-from nasbench.train.plan import _network_source
 from nasbench.train.recipe import DataSpec, FullTrainConfig, TrainJob, TrainOutcome, load_data
 from search_spaces.build import build_network
 from search_spaces.genotype import NetworkGenotype
@@ -63,18 +63,17 @@ def load_pretrained(source: str, weights: str | None = None, use_ema: bool = Fal
         if weights is not None:
             raise UsageError("--weights applies to zoo names and genotype files; a nasbench.train run has its own")
         return _from_train_run(path, use_ema)
-    genotype, name, origin = _network_source(source)
-    if genotype is None:
-        raise UsageError(f"{source!r} is neither a zoo network, a network genotype file nor a nasbench.train run")
+    resolved = resolve(source, origins=NETWORK_ORIGINS)
     if weights is None:
-        raise UsageError(f"{name}: give its trained weights with --weights PATH")
+        raise UsageError(f"{resolved.name}: give its trained weights with --weights PATH")
     if use_ema:
         raise UsageError("--ema applies to nasbench.train runs")
-    from nasbench.weights import load_weights
+    from nasbench.rebuild import load_into, sized
 
-    network = build_network(genotype)
-    load_weights(network, weights)
-    return Pretrained(name, genotype, network.state_dict(), {**origin, "weights": str(Path(weights).resolve())})
+    loaded = load_into(sized(resolved), weights)  # a torchvision/timm file picks its variant
+    genotype = dict(loaded.target.genotype)
+    return Pretrained(genotype.get("name") or resolved.name, genotype, loaded.network.state_dict(),
+                      {**resolved.to_dict(), "weights": str(Path(weights).resolve())})
 
 
 def _from_train_run(path: Path, use_ema: bool) -> Pretrained:

@@ -104,7 +104,7 @@ def test_finetune_a_nasbench_train_run_from_the_command_line(tmp_path, image_fol
     ([NETWORK, "--mode", "linear"], "resnet20_cifar: give its trained weights with --weights PATH"),
     ([NETWORK, "--weights", "WEIGHTS", "--mode", "partial"], "--mode partial needs --stages K"),
     ([NETWORK, "--weights", "WEIGHTS", "--mode", "partial", "--stages", "4"], "--stages: 4 is not in 1..3"),
-    (["nowhere_net", "--mode", "full"], "is neither a zoo network"),
+    (["nowhere_net", "--mode", "full"], "unknown network 'nowhere_net'"),
 ])
 def test_usage_errors(tmp_path, image_folder, weights_file, capsys, argv, message):
     argv = [str(weights_file) if arg == "WEIGHTS" else arg for arg in argv]

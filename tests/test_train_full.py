@@ -134,7 +134,7 @@ def test_cli_trains_and_resumes(tmp_path, image_folder, capsys):
     final = json.loads(capsys.readouterr().out)
     assert (final["status"], final["steps"], final["epochs_done"]) == ("finished", 6, 2)
     assert main(["nasnet_b", "--data", str(image_folder)]) == 2
-    assert "unknown cell 'nasnet_b'" in capsys.readouterr().err
+    assert "unknown network 'nasnet_b'; did you mean nasnet_a?" in capsys.readouterr().err
     assert main(["darts_v2", "--data", str(tmp_path / "nowhere")]) == 2
 
 

@@ -13,7 +13,8 @@ from hydra.core.global_hydra import GlobalHydra
 
 from nasbench import transfer
 from nasbench.rebuild import measure
-from nasbench.search import CONF_DIR, run_from_config
+from nasbench.config import CONF_DIR
+from nasbench.search import run_from_config
 from nasbench.transfer import SkeletonSettings, figure_checks, load_cell, main, transfer_genotype
 from search_spaces.genotype import NetworkGenotype
 from search_spaces.published import point
