@@ -91,7 +91,7 @@ GPU_PLAN = Plan(budget_s=460, probe_timeout_s=60, pytest_timeout_s=210, pytest_p
                          BenchPlan("airbench", 512, 200, 5, 1.0, 30, 75)))
 # The dry run collects only the CUDA tests' module (all skip without CUDA) to stay quick;
 # its timeouts allow for a CPU shared with other jobs.
-DRY_PLAN = Plan(budget_s=300, probe_timeout_s=60, pytest_timeout_s=120, pytest_paths=("tests/test_cuda.py",),
+DRY_PLAN = Plan(budget_s=300, probe_timeout_s=60, pytest_timeout_s=120, pytest_paths=("tests/nasbench/test_cuda.py",),
                 device="cpu", benches=tuple(BenchPlan(net, 8, 1, 1, 0.25, None, 90)
                                             for net in ("resnet", "nasnet_a", "airbench")))
 

@@ -31,7 +31,7 @@ import torch
 from nasbench.errors import UsageError
 from nasbench.train.freeze import FreezeError, classifier_of, frozen_modules
 from nasbench.train.checkpoint import CHECKPOINT, CHECKPOINT_FORMAT, WEIGHTS, has_checkpoint, save_checkpoint
-from nasbench.train.cli import (add_data_options, add_training_options, config_from_args, data_from_args,
+from nasbench.train.cli import (add_data_options, add_training_options, config_from_args, data_from_args, job_parser,
                                 default_output_dir, resumed_job, run_cli)
 from nasbench.resolve import NETWORK_ORIGINS, resolve
 from nasbench.train.loop import train_full
@@ -173,22 +173,17 @@ def finetune(pretrained: Pretrained, data: DataSpec, mode: str, output_dir: str 
 # --- the command ----------------------------------------------------------------------------
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Fine-tune a trained network on a new data set: a new classifier, and the frozen "
-                    "parts kept exactly (no gradients, batch-norm statistics unchanged).",
-        epilog="SOURCE: a zoo name or network genotype JSON file with --weights PATH, or a nasbench.train "
-               "output directory (or its checkpoint.pt / model.pt).\n\nexit status: 0 done, 1 training "
-               "failed, 2 usage error.")
-    parser.add_argument("source", nargs="?", metavar="SOURCE", help="the trained network (omit with --resume)")
-    parser.add_argument("--weights", metavar="PATH", help="state_dict of a zoo network (torchvision/timm order)")
+    parser = job_parser(
+        PROG, "Fine-tune a trained network on a new data set: a new classifier, and the frozen "
+              "parts kept exactly (no gradients, batch-norm statistics unchanged).",
+        "SOURCE: a zoo name or network genotype JSON file with --weights PATH, or a nasbench.train "
+        "output directory (or its checkpoint.pt / model.pt).\n\nexit status: 0 done, 1 training "
+        "failed, 2 usage error.", "the trained network")
+    parser.add_argument("--weights", metavar="PATH", help="state_dict of a zoo network (torchvision/timm); "
+                                                          "its key names pick the variant")
     parser.add_argument("--ema", action="store_true", help="start from a nasbench.train run's EMA weights")
     parser.add_argument("--mode", choices=MODES, default="full", help="what trains (default full)")
     parser.add_argument("--stages", type=int, default=0, metavar="K", help="partial: the last K stages train")
-    parser.add_argument("--output", metavar="DIR", help="output directory (default ./runs/train/<date>/<time>-NAME)")
-    parser.add_argument("--resume", metavar="DIR", help="resume the fine-tuning run in DIR")
-    parser.add_argument("--stop-after-epoch", type=int, metavar="N", help="stop once N epochs are done")
-    parser.add_argument("--json", action="store_true", help="print final.json on stdout")
     add_data_options(parser)
     add_training_options(parser, FINETUNE_DEFAULTS)
     return parser

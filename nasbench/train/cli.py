@@ -129,21 +129,28 @@ def default_output_dir(name: str) -> Path:
     return root / time.strftime("%Y-%m-%d") / f"{time.strftime('%H-%M-%S')}-{name.replace('/', '_')}"
 
 
-def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Train a network at full scale (cosine schedule, label smoothing, cutout, drop-path, "
-                    "auxiliary loss, EMA), checkpointing every epoch; resumable; distributed with Ray Train.",
-        epilog="SOURCE: a zoo name, a network genotype JSON file, a published cell (nasnet_a, amoeba_a, "
-               "darts_v2, enas), a point JSON file or a nasbench.search run directory. Cells are stacked "
-               "with --target/--cells/--filters as nasbench.transfer does.\n\nexit status: 0 trained (or "
-               "stopped by --stop-after-epoch), 1 training failed, 2 usage error.")
-    parser.add_argument("source", nargs="?", metavar="SOURCE", help="what to train (omit with --resume)")
+def job_parser(prog: str, description: str, epilog: str, source_help: str) -> argparse.ArgumentParser:
+    """The options every training command shares: SOURCE, --output, --resume,
+    --stop-after-epoch and --json (``nasbench.train`` and ``nasbench.finetune``)."""
+    parser = argparse.ArgumentParser(prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     description=description, epilog=epilog)
+    parser.add_argument("source", nargs="?", metavar="SOURCE", help=f"{source_help} (omit with --resume)")
     parser.add_argument("--output", metavar="DIR", help="output directory (default ./runs/train/<date>/<time>-NAME); "
                                                         "one holding a checkpoint is resumed")
     parser.add_argument("--resume", metavar="DIR", help="resume the run whose checkpoint is in DIR")
     parser.add_argument("--stop-after-epoch", type=int, metavar="N", help="stop once N epochs are done")
     parser.add_argument("--json", action="store_true", help="print final.json on stdout")
+    return parser
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = job_parser(
+        PROG, "Train a network at full scale (cosine schedule, label smoothing, cutout, drop-path, "
+              "auxiliary loss, EMA), checkpointing every epoch; resumable; distributed with Ray Train.",
+        "SOURCE: a zoo name (or its torchvision/timm name), a network genotype JSON file, a published cell "
+        "(nasnet_a, amoeba_a, darts_v2, enas), a point JSON file or a nasbench.search run directory. Cells are "
+        "stacked with --target/--cells/--filters as nasbench.transfer does.\n\nexit status: 0 trained (or "
+        "stopped by --stop-after-epoch), 1 training failed, 2 usage error.", "what to train")
     cells = parser.add_argument_group("cells (published cells, point files, run directories)")
     cells.add_argument("--target", choices=("cifar", "imagenet"), default="cifar", help="skeleton (default cifar)")
     cells.add_argument("--preset", choices=("mobile", "large"), default="mobile", help="ImageNet preset")

@@ -43,7 +43,9 @@ BLOCK_CELLS: Mapping[str, Callable[[], dict[str, Any]]] = {
     "plain_bn": lambda: plain_convs(1, order="conv_bn_act", pool=None),
     "residual": basic_block,
     "bottleneck": bottleneck,
-    "se_bottleneck": lambda: bottleneck(stride_in_1x1=True, se_reduction=16),
+    # NOTE: the SE bottleneck strides in its 3×3, as timm's SE-ResNets do; the authors' Caffe
+    # release (the zoo's se_resnet50 "paper" variant) strides in the 1×1 behind a ceil-mode stem.
+    "se_bottleneck": lambda: bottleneck(stride_in_1x1=False, se_reduction=16),
     "grouped": lambda: bottleneck(inner=0.5, groups=32),
     "inception": _inception_module,
     "depthwise": depthwise_separable,
@@ -260,7 +262,7 @@ def classic_points() -> dict[tuple[str, str | None], dict[str, Any]]:
         ("resnet101", "torchvision"): _resnet("bottleneck", (3, 4, 23, 3), 4),
         ("resnet152", "torchvision"): _resnet("bottleneck", (3, 8, 36, 3), 4),
         ("resnext50_32x4d", None): _resnet("grouped", (3, 4, 6, 3), 4),
-        ("se_resnet50", None): _resnet("se_bottleneck", (3, 4, 6, 3), 4),
+        ("se_resnet50", "timm"): _resnet("se_bottleneck", (3, 4, 6, 3), 4),
         ("vgg11", None): _vgg("plain", (1, 1, 2, 2, 2)),
         ("vgg13", None): _vgg("plain", (2, 2, 2, 2, 2)),
         ("vgg16", None): _vgg("plain", (2, 2, 3, 3, 3)),

@@ -23,7 +23,7 @@ from nasbench.factories import make_parts
 from nasbench.run_store import RunStore
 from nasbench.search import main, run_from_config
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 ray = pytest.importorskip("ray")
 # Workers cannot import this test module: its evaluator wrappers travel by value.
@@ -99,6 +99,7 @@ def test_random_search_evaluates_the_same_candidates_as_the_local_driver(ray_ses
     assert list((tmp_path / "ray" / "ray").glob("tune-0/candidate_*")), "Tune's files stay in the run directory"
 
 
+@pytest.mark.slow  # 20-60 s on 2 cores: python -m pytest -m slow
 def test_failures_are_recorded_and_dead_workers_retried(ray_session, tmp_path):
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -149,6 +150,7 @@ def test_seconds_budget_stops_asking_and_records_the_trials_in_flight(ray_sessio
     assert sum(costs) >= 600 and sum(costs[:-2]) < 600  # at most two were in flight when it was spent
 
 
+@pytest.mark.slow  # 20-60 s on 2 cores: python -m pytest -m slow
 def test_sweep_of_asynchronous_strategies_reuses_ray(ray_session, tmp_path):
     """Two searches one after another in one process, each on the Ray started once:
     REINFORCE and TPE (constant liar) with two trials in flight (evolution runs so in the
@@ -180,6 +182,7 @@ def test_resume_redispatches_what_was_asked_but_not_finished(tmp_path):
     assert fresh.ask().trial == 3
 
 
+@pytest.mark.slow  # 20-60 s on 2 cores: python -m pytest -m slow
 def test_sigkill_of_the_driver_then_resume_loses_and_repeats_nothing(tmp_path):
     run_dir, budget = tmp_path / "killed", 60
     args = [sys.executable, "-m", "nasbench.search", *TABLE, *RAY, "executor.num_cpus=2", "search=evolution",

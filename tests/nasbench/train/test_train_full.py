@@ -138,6 +138,7 @@ def test_cli_trains_and_resumes(tmp_path, image_folder, capsys):
     assert main(["darts_v2", "--data", str(tmp_path / "nowhere")]) == 2
 
 
+@pytest.mark.slow  # 20-60 s on 2 cores: python -m pytest -m slow
 def test_two_ray_workers_train_checkpoint_and_resume(tmp_path, image_folder, ray_two_cpus):
     # One Ray Train start (each costs tens of seconds here): two DDP workers on gloo train
     # the first epoch of two and checkpoint it; the run then resumes in this process
@@ -154,6 +155,7 @@ def test_two_ray_workers_train_checkpoint_and_resume(tmp_path, image_folder, ray
     assert (tmp_path / "model.pt").is_file() and load_checkpoint(tmp_path)["epoch"] == 2
 
 
+@pytest.mark.slow  # 20-60 s on 2 cores: python -m pytest -m slow
 def test_sigkilled_training_resumes_to_the_same_weights(tmp_path, image_folder):
     """A real SIGKILL of `python -m nasbench.train` once it has a checkpoint; the same
     command again resumes from it and ends where an uninterrupted run ends."""

@@ -15,7 +15,7 @@ from hydra.core.global_hydra import GlobalHydra
 from nasbench.config import CONF_DIR
 from nasbench.search import main, precheck, run_from_config
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TABLE = ["+space=nasbench201", "evaluator=nasbench201", "progress=false"]
 
 

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from nasbench.evaluate import main
 
 
@@ -25,6 +27,7 @@ def test_unknown_network_is_one_line_and_exit_2(capsys):
     assert err.startswith("evaluate: unknown network 'resnet35'") and "resnet34" in err and "\n" not in err
 
 
+@pytest.mark.slow  # 20-60 s on 2 cores: python -m pytest -m slow
 def test_same_seed_same_metrics_across_processes():
     """Initial weights come from the seed, not from whatever the global RNG holds."""
     command = [sys.executable, "-m", "nasbench.evaluate", "resnet20_cifar", "--epochs", "1", "--json"]

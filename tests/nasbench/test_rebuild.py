@@ -20,7 +20,7 @@ from search_spaces.genotype import NetworkGenotype
 from search_spaces.zoo import Figures, ZooEntry
 from search_spaces.zoo.registry import make_registry
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RESNET34_PARAMS = 21_797_672
 
 
