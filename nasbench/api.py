@@ -10,7 +10,7 @@ sampler instance.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch.nn as nn
 from omegaconf import DictConfig, OmegaConf
@@ -113,5 +113,3 @@ def rebuild(name: str, *, variant: str | None = None, num_classes: int | None = 
     target = target_for(name, variant=variant, input_size=size, num_classes=num_classes)
     return build_target(target, weights=weights, seed=seed)
 
-
-EvaluatorLike = Callable[..., Any]

@@ -143,6 +143,7 @@ def test_asha_needs_epochs_and_objectives_a_stopped_trial_has(tmp_path, override
         executor.run(strategy, evaluate, budget, store)
 
 
+@pytest.mark.slow  # 20-60 s on 2 cores: python -m pytest -m slow
 def test_seconds_budget_stops_asking_and_records_the_trials_in_flight(ray_session, tmp_path):
     outcome = run_from_config(composed(TABLE + RAY + ["search=random", "budget.trials=null", "budget.seconds=600"]),
                               tmp_path)
