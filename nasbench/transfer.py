@@ -36,7 +36,7 @@ from search_spaces.ops import OpError
 from search_spaces.published import PUBLISHED
 from search_spaces.skeletons import IMAGENET_PRESETS, SKELETONS, SkeletonError
 from search_spaces.spaces.base import SpaceError
-from search_spaces.spaces.cell_spaces import CELL_SPACES
+from search_spaces.spaces.cell_spaces import cell_space_names
 from search_spaces.zoo.registry import Figures
 
 from .errors import UsageError
@@ -138,7 +138,7 @@ class SkeletonSettings:
 
 # --- the source -----------------------------------------------------------------------------
 
-CELLS = SpacesTaken(tuple(CELL_SPACES), "cell-network skeleton")
+CELLS = SpacesTaken(cell_space_names(), "cell-network skeleton")
 
 
 def load_cell(source: str | Path, space: str | None = None) -> Resolved:
@@ -236,7 +236,7 @@ def make_parser() -> argparse.ArgumentParser:
                         help="add the auxiliary head (default: no)")
     parser.add_argument("--num-classes", type=int, metavar="N", help="classes of the classifier")
     parser.add_argument("--input-size", type=int, metavar="N", help="input side in pixels")
-    parser.add_argument("--space", choices=tuple(CELL_SPACES), help="the space of a bare point file")
+    parser.add_argument("--space", choices=cell_space_names(), help="the space of a bare point file")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--export", metavar="PATH", help="write the network: .json genotype, .pt TorchScript, "
                                                          ".pt2 torch.export program, .py standalone source")

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numbers
 import random
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..dsl import edge, node
 from ..genotype import NetworkGenotype, canonical_cell, cell_to_dict, parse_cell
@@ -353,13 +353,18 @@ def darts_space() -> TwoInputCellSpace:
         paper="DARTS: Differentiable Architecture Search (Liu et al. 2019), https://arxiv.org/abs/1806.09055")
 
 
-CELL_SPACES: Mapping[str, Callable[[], TwoInputCellSpace]] = MappingProxyType({
-    "nasnet": nasnet_space, "amoeba": amoeba_space, "darts": darts_space,
-})
+def cell_space_names() -> tuple[str, ...]:
+    """The registered spaces (``search_spaces.spaces.SPACES``) that are two-input cell spaces."""
+    from . import SPACES
+
+    return tuple(name for name in SPACES if isinstance(SPACES.create(name), TwoInputCellSpace))
 
 
 def cell_space(name: str) -> TwoInputCellSpace:
-    """The cell space called ``name`` (nasnet, amoeba, darts)."""
-    if name not in CELL_SPACES:
-        raise SpaceError(f"{name!r} is not a cell space; known: {', '.join(CELL_SPACES)}")
-    return CELL_SPACES[name]()
+    """The cell space registered as ``name`` (nasnet, amoeba, darts, ...)."""
+    from . import SPACES
+
+    space = SPACES.create(name) if name in SPACES else None
+    if not isinstance(space, TwoInputCellSpace):
+        raise SpaceError(f"{name!r} is not a cell space; known: {', '.join(cell_space_names())}")
+    return space
