@@ -17,9 +17,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from nasbench.config import CONF_DIR, check_overrides, validate
 from nasbench.driver import SearchOutcome
-from nasbench.factories import ConfigError, make_parts
+from nasbench.factories import ConfigError, SearchParts, make_parts
 from nasbench.report import write_report
-from nasbench.run_store import CONFIG, MemoryStore, RunStore
+from nasbench.run_store import CONFIG, MemoryStore, RunStore, Store
 from search_spaces.spaces.base import Space
 
 
@@ -84,6 +84,12 @@ def search(space: str | Space = "nasnet", *, strategy: Any = "evolution", evalua
     parts = make_parts(cfg, getattr(store, "run_dir", None), **objects)
     if isinstance(store, RunStore):
         store.write_text(CONFIG, OmegaConf.to_yaml(_recorded(cfg, objects)))
+    return run_parts(parts, store, progress=progress)
+
+
+def run_parts(parts: SearchParts, store: Store, progress: bool = True) -> SearchOutcome:
+    """Run (or resume) a search of these objects in ``store``; a run directory gets its
+    report (``summary.md``, plots, drawings of the best cells)."""
     outcome = parts.executor.run(parts.strategy, parts.evaluator, parts.budget, store, progress=progress)
     if isinstance(store, RunStore):
         write_report(store, outcome.history, parts.space, parts.skeleton)

@@ -12,11 +12,11 @@ from typing import Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
+from nasbench.api import run_parts
 from nasbench.callable_module import make_callable
 from nasbench.config import CONF_DIR, ConfigSchemaError, check_overrides, group_choices, validate
 from nasbench.driver import SearchOutcome
-from nasbench.factories import ConfigError, SearchParts, make_parts
-from nasbench.report import write_report
+from nasbench.factories import ConfigError, make_parts
 from nasbench.run_store import CONFIG, RunStore, RunStoreError
 from nasbench.strategies.base import StrategyError
 from nasbench.strategies.budget import BudgetError
@@ -98,13 +98,6 @@ def run_from_config(cfg: DictConfig, run_dir: Path, command_line: Sequence[str] 
     parts = make_parts(cfg, store.run_dir)
     store.write_text(CONFIG, OmegaConf.to_yaml(cfg))
     return run_parts(parts, store, progress=bool(cfg.progress))
-
-
-def run_parts(parts: SearchParts, store: RunStore, progress: bool = True) -> SearchOutcome:
-    """Run (or resume) a search of these objects in ``store`` and write its report."""
-    outcome = parts.executor.run(parts.strategy, parts.evaluator, parts.budget, store, progress=progress)
-    write_report(store, outcome.history, parts.space, parts.skeleton)
-    return outcome
 
 
 def _task(cfg: DictConfig) -> None:
