@@ -36,6 +36,8 @@ _EXPORTS: dict[str, str] = {
     "EXECUTORS": "nasbench.executors",
     "DATASETS": "nasbench.data",
     "load_dataset": "nasbench.data",
+    "UsageError": "nasbench.errors",
+    "ConfigError": "nasbench.errors",
     "SPACES": "search_spaces.spaces",
     "Space": "search_spaces.spaces",
     "make_space": "search_spaces.spaces",
@@ -53,4 +55,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+    return sorted({*__all__, "__doc__", "__name__", "__path__", "__file__"})

@@ -15,9 +15,10 @@ from typing import Any, Mapping, Sequence
 import torch.nn as nn
 from omegaconf import DictConfig, OmegaConf
 
-from nasbench.config import CONF_DIR, check_overrides, validate
+from nasbench.config import CONF_DIR, ConfigSchemaError, check_overrides, validate
 from nasbench.driver import SearchOutcome
-from nasbench.factories import ConfigError, SearchParts, make_parts
+from nasbench.errors import ConfigError
+from nasbench.factories import SearchParts, make_parts
 from nasbench.report import write_report
 from nasbench.run_store import CONFIG, MemoryStore, RunStore, Store
 from search_spaces.spaces.base import Space
@@ -29,6 +30,9 @@ def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
     problem = check_overrides(overrides)
     if problem:
         raise ConfigError(problem)
@@ -36,6 +40,8 @@ def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
     try:
         with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
             return compose(config_name="config", overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ConfigError(str(exc).strip().splitlines()[0].rstrip(".")) from None
     finally:
         GlobalHydra.instance().clear()
 
@@ -75,7 +81,10 @@ def search(space: str | Space = "nasnet", *, strategy: Any = "evolution", evalua
         cfg.budget = {"trials": trials, "seconds": seconds}
     cfg.seed = seed
     cfg.progress = progress
-    cfg = validate(cfg)
+    try:
+        cfg = validate(cfg)
+    except ConfigSchemaError as exc:
+        raise ConfigError(str(exc)) from None
     store = RunStore(run_dir) if run_dir is not None else MemoryStore()
     objects = {"space": None if isinstance(space, str) else space,
                "strategy": None if isinstance(strategy, str) else strategy,

@@ -8,6 +8,7 @@ the module itself is made callable, forwarding to the API function (``nasbench.a
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 import types
 from typing import Any
@@ -22,7 +23,12 @@ class CallableModule(types.ModuleType):
 
 
 def make_callable(module_name: str, api_function: str) -> None:
-    """Make the module ``module_name`` callable as ``nasbench.api.<api_function>``."""
+    """Make the module ``module_name`` callable as ``nasbench.api.<api_function>``, with
+    that function's signature, and say so in the module's help."""
     module = sys.modules[module_name]
+    function = getattr(importlib.import_module("nasbench.api"), api_function)
     module.__dict__["__api_function__"] = api_function
+    module.__dict__["__signature__"] = inspect.signature(function)
+    module.__doc__ = (f"{module.__doc__ or ''}\n\nCalled as a function, this module is nasbench.api.{api_function}"
+                      f"{inspect.signature(function)}:\n\n{inspect.getdoc(function)}")
     module.__class__ = CallableModule

@@ -6,9 +6,18 @@ exits with status 2, never a traceback.
 """
 from __future__ import annotations
 
+import os
+import sys
+
 
 class UsageError(Exception):
     """A request that cannot be carried out; the message is one line meant for the user."""
+
+
+class ConfigError(UsageError, ValueError):
+    """A search config (or the API's arguments) names something that does not exist or
+    has a bad value: an unknown space, strategy or key, a budget of 0, an evaluator that
+    cannot score the space."""
 
 
 class ExportError(UsageError):
@@ -17,3 +26,11 @@ class ExportError(UsageError):
 
 class WeightsError(UsageError):
     """A weights file cannot be read, or its tensors do not fit the network."""
+
+
+def stdout_closed() -> int:
+    """What a command returns when its reader went away (``rebuild --list | head``):
+    nothing more is written, and no traceback; exit status 0."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not fail again
+    return 0

@@ -1,5 +1,7 @@
 """The config edge: a validated search config becomes the objects of a search.
 
+Whatever is wrong with it is one ``nasbench.errors.ConfigError`` line.
+
 Every name is looked up here, once, in its kind's registry (``SPACES``, ``STRATEGIES``,
 ``EVALUATORS``, ``EXECUTORS``); below this module code passes objects.
 """
@@ -13,18 +15,14 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from nasbench.config import typed
+from nasbench.errors import ConfigError
 from nasbench.evaluators import EVALUATORS, EvaluatorContext
 from nasbench.executors import EXECUTORS
 from nasbench.strategies import make_strategy
 from nasbench.strategies.base import Strategy
 from nasbench.strategies.budget import Budget
-from search_spaces.registry import RegistryError
 from search_spaces.spaces import make_space
-from search_spaces.spaces.base import Space, SpaceError
-
-
-class ConfigError(ValueError):
-    """A config names something that does not exist or has a bad value."""
+from search_spaces.spaces.base import Space
 
 
 @dataclass
@@ -57,7 +55,7 @@ def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = N
             evaluator = EVALUATORS.constructor(cfg.evaluator.name).from_config(typed(cfg.evaluator), context)
         if executor is None:
             executor = EXECUTORS.constructor(cfg.executor.name).from_config(typed(cfg.executor))
-    except (RegistryError, SpaceError) as exc:
-        raise ConfigError(str(exc)) from None
-    budget = Budget(trials=cfg.budget.trials, seconds=cfg.budget.seconds)
+        budget = Budget(trials=cfg.budget.trials, seconds=cfg.budget.seconds)
+    except ValueError as exc:  # RegistryError, SpaceError, StrategyError, BudgetError, an evaluator's refusal
+        raise ConfigError(str(exc).strip().splitlines()[0]) from None
     return SearchParts(space, strategy, evaluator, executor, budget, skeleton)

@@ -24,7 +24,7 @@ from search_spaces.ops import OpError
 from search_spaces.zoo import Zoo, ZooEntry, ZooError, zoo
 
 from .callable_module import make_callable
-from .errors import UsageError
+from .errors import UsageError, stdout_closed
 from .export import FORMATS, export_network
 from .resolve import Resolved, resolve
 from .summary import NetworkSummary, check_figures, format_table, summarize, summary_to_dict
@@ -284,6 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         return run(args)
+    except BrokenPipeError:
+        return stdout_closed()
     except (UsageError, GenotypeError, BuildError, OpError, ZooError) as exc:
         print(f"{PROG}: {_first_line(exc)}", file=sys.stderr)
         return 2

@@ -16,10 +16,14 @@ from nasbench.api import run_parts
 from nasbench.callable_module import make_callable
 from nasbench.config import CONF_DIR, ConfigSchemaError, check_overrides, group_choices, validate
 from nasbench.driver import SearchOutcome
-from nasbench.factories import ConfigError, make_parts
+from nasbench.errors import ConfigError
+from nasbench.factories import make_parts
 from nasbench.run_store import CONFIG, RunStore, RunStoreError
 from nasbench.strategies.base import StrategyError
 from nasbench.strategies.budget import BudgetError
+
+
+HELP_FLAGS = ("--help", "-h", "--hydra-help")
 
 
 class SearchUsageError(ValueError):
@@ -124,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     import hydra
 
     arguments = list(sys.argv[1:] if argv is None else argv)
-    problem = precheck(arguments)
+    asks_for_help = any(argument in HELP_FLAGS for argument in arguments)
+    problem = None if asks_for_help else precheck(arguments)
     if problem:
         print(f"search: {problem}", file=sys.stderr)
         return 2

@@ -39,7 +39,7 @@ from search_spaces.spaces.base import SpaceError
 from search_spaces.spaces.cell_spaces import cell_space_names
 from search_spaces.zoo.registry import Figures
 
-from .errors import UsageError
+from .errors import UsageError, stdout_closed
 from .export import FORMATS, export_network
 from .rebuild import build, measure
 from .resolve import POINT_ORIGINS, Resolved, SpacesTaken, resolve
@@ -260,6 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         return run(args)
+    except BrokenPipeError:
+        return stdout_closed()
     except (UsageError, GenotypeError, BuildError, OpError, SkeletonError, SpaceError) as exc:
         print(f"{PROG}: {_first_line(exc)}", file=sys.stderr)
         return 2

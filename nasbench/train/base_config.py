@@ -14,13 +14,14 @@ from typing import Sequence
 
 import torch
 
+from nasbench.errors import ConfigError
 from nasbench.train.schedule import SCHEDULES
 
 AMP_MODES = ("auto", "bf16", "off")
 
 
-class ConfigError(ValueError):
-    """A setting out of range; ``str``: ``Owner.field: reason``."""
+class TrainConfigError(ConfigError):
+    """A training setting out of range; ``str``: ``Owner.field: reason``."""
 
     def __init__(self, owner: str, field: str, reason: str) -> None:
         super().__init__(f"{owner}.{field}: {reason}")
@@ -66,8 +67,8 @@ class TrainConfigBase:
             except RuntimeError as error:
                 raise self.error("device", f"{self.device!r} is not a device ({error})") from None
 
-    def error(self, field: str, reason: str) -> ConfigError:
-        return ConfigError(type(self).__name__, field, reason)
+    def error(self, field: str, reason: str) -> TrainConfigError:
+        return TrainConfigError(type(self).__name__, field, reason)
 
     def check_positive(self, *names: str) -> None:
         for name in names:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 from nasbench.data import DATASETS
 from nasbench.errors import UsageError
 from nasbench.paths import runs_dir
-from nasbench.train.base_config import ConfigError
+from nasbench.train.base_config import TrainConfigError
 from nasbench.train.checkpoint import has_checkpoint, load_checkpoint
 from nasbench.train.errors import TrainError, first_line
 from nasbench.train.loop import train_full
@@ -96,7 +96,7 @@ def config_from_args(args: argparse.Namespace, defaults: Mapping[str, Any] | Non
     start = dataclasses.asdict(base) if base is not None else dict(defaults or {})
     try:
         return FullTrainConfig(**{**start, **given}), given
-    except ConfigError as exc:
+    except TrainConfigError as exc:
         raise UsageError(f"--{exc.field.replace('_', '-')}: {exc.reason}") from exc
 
 

@@ -10,7 +10,7 @@ import nasbench
 from nasbench.config import CONF_DIR
 from nasbench.driver import SearchOutcome
 from nasbench.evaluators.nasbench201 import NasBench201Table
-from nasbench.factories import ConfigError
+from nasbench.errors import ConfigError
 from nasbench.result import EvalResult
 from nasbench.search import run_from_config
 from nasbench.strategies.evolution import RegularizedEvolution
@@ -69,8 +69,13 @@ def test_objects_are_accepted_where_names_are():
 def test_bad_names_are_one_line_typed_errors():
     with pytest.raises(ConfigError, match="search=evolutoin: no such search"):
         nasbench.search(**TABLE, strategy="evolutoin", trials=2)
-    with pytest.raises(ValueError, match="looks up NAS-Bench-201 cells"):
+    with pytest.raises(ConfigError, match="looks up NAS-Bench-201 cells"):
         nasbench.search(space="nasnet", evaluator="nasbench201", trials=2)
+    with pytest.raises(ConfigError, match="budget trials: 0 must be >= 1"):
+        nasbench.search(**TABLE, trials=0)
+    with pytest.raises(ConfigError, match="budget.trails"):
+        nasbench.search(**TABLE, trials=2, overrides=["budget.trails=3"])
+    assert issubclass(ConfigError, nasbench.UsageError) and nasbench.ConfigError is ConfigError
     assert CONF_DIR.is_dir() and CONF_DIR.parent.name == "nasbench"
 
 

@@ -222,3 +222,14 @@ def test_weights_and_trace_share_the_rebuilt_network(tmp_path, capsys):
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
         assert (traced(x) - net(x)).abs().max() < 1e-5
+
+
+def test_a_reader_that_goes_away_is_no_traceback(tmp_path):
+    """``rebuild --list | head -1``: the command stops quietly when the pipe closes."""
+    import subprocess
+    import sys
+
+    run = subprocess.run(f"{sys.executable} -m nasbench.rebuild --list | head -1", shell=True, cwd=tmp_path,
+                         env={**__import__("os").environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+                         timeout=120)
+    assert run.stdout.startswith("name") and "Traceback" not in run.stderr, run.stderr[-500:]

@@ -106,3 +106,10 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path):
     assert keys(run_dir) == keys(tmp_path / "reference")
     trials = [trial for trial, _ in keys(run_dir)]
     assert trials == list(range(80))
+
+
+def test_help_needs_no_space(capsys):
+    with pytest.raises(SystemExit) as leaving:  # Hydra exits after printing its help
+        main(["--help"])
+    assert leaving.value.code == 0
+    assert "space: amoeba, blocks, darts, nasbench201, nasnet" in capsys.readouterr().out

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from nasbench.train.base_config import ConfigError, TrainConfigBase
+from nasbench.train.base_config import TrainConfigBase, TrainConfigError
 from nasbench.train.cli import main
 from nasbench.train.recipe import FullTrainConfig
 from nasbench.train.steps import TrainState, batch_layout, epoch_batches, make_optimizer, train_epoch
@@ -35,9 +35,9 @@ def test_both_configs_extend_one_base_and_keep_their_defaults():
     proxy, full = TrainerConfig(), FullTrainConfig()
     assert (proxy.lr, proxy.nesterov, proxy.grad_clip, proxy.cutout) == (0.1, True, 0.0, 0)
     assert (full.lr, full.nesterov, full.grad_clip, full.cutout) == (0.025, False, 5.0, 16)
-    with pytest.raises(ConfigError, match=r"^FullTrainConfig\.ema_decay: 1\.0 must be in \[0, 1\)$"):
+    with pytest.raises(TrainConfigError, match=r"^FullTrainConfig\.ema_decay: 1\.0 must be in \[0, 1\)$"):
         FullTrainConfig(ema_decay=1.0)
-    with pytest.raises(ConfigError, match=r"^TrainerConfig\.grad_clip: -1 must be >= 0$"):
+    with pytest.raises(TrainConfigError, match=r"^TrainerConfig\.grad_clip: -1 must be >= 0$"):
         TrainerConfig(grad_clip=-1)
 
 
