@@ -59,7 +59,7 @@ Budget
     returns ``Searcher.FINISHED``; trials in flight finish and are recorded.
 
 Clusters
-    Every node needs this package (``pip install -e .``) and the data at the same paths
+    Every node needs this package (``pip install .``) and the data at the same paths
     as the driver. With ``address=ray://...`` (Ray Client) Tune runs the controller on
     the head node, so ``RUN_DIR`` must be a path the head node can write and the caller
     can read (a shared file system); ``address=auto`` from a cluster node has no such
@@ -89,7 +89,7 @@ Evaluate = Callable[..., EvalResult]
 
 @dataclass
 class RayExecutorConfig:
-    """``executor=ray`` (``conf/executor/ray.yaml`` says what each setting does)."""
+    """``executor=ray`` (``nasbench/conf/executor/ray.yaml`` says what each setting does)."""
 
     name: str = "ray"
     address: Optional[str] = None

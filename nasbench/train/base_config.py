@@ -30,7 +30,7 @@ class TrainConfigError(ConfigError):
 
 @dataclass
 class TrainConfigBase:
-    """What the proxy and the full trainer share; same names in ``conf/trainer/*.yaml``."""
+    """What the proxy and the full trainer share; same names in ``nasbench/conf/trainer/*.yaml``."""
 
     epochs: int = 10
     batch_size: int = 128  # the global batch
