@@ -49,6 +49,7 @@ class DataConfig:
 class BudgetConfig:
     trials: Optional[int] = None
     seconds: Optional[float] = None
+    max_consecutive_failures: Optional[int] = 20
 
 
 @dataclass

@@ -11,6 +11,7 @@ same loop runs benchmarks and tests without touching the disk.
 """
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
@@ -20,11 +21,13 @@ from typing import Any, Callable
 from tqdm import tqdm
 
 from nasbench.result import EvalResult, safe_evaluate
-from nasbench.run_store import BEST, HistoryRecord, MemoryStore, RunStoreError, Store
+from nasbench.run_store import (BEST, HISTORY, STATE, HistoryRecord, MemoryStore, RunStoreError, StateFileError,
+                                Store)
 from nasbench.strategies.base import Candidate, Strategy
 from nasbench.strategies.budget import Budget
 
 Evaluate = Callable[[Candidate], EvalResult]
+LOG = logging.getLogger("nasbench.search")  # RUN_DIR/search.log under the CLI (Hydra's job log)
 
 
 @dataclass
@@ -35,6 +38,12 @@ class SearchOutcome:
     history: list[HistoryRecord]
     best: HistoryRecord | None
     interrupted: bool = False
+    stopped: str = ""  # why it stopped before its budget (too many failures in a row), else ""
+
+    @property
+    def all_failed(self) -> bool:
+        """Whether candidates were evaluated and none finished ok."""
+        return bool(self.history) and not any(record.result.ok for record in self.history)
 
 
 @dataclass
@@ -44,6 +53,18 @@ class RestoredRun:
 
     history: list[HistoryRecord] = field(default_factory=list)
     pending: list[Candidate] = field(default_factory=list)
+
+
+MIN_FAILURE_SECONDS = 1e-3  # what a failure costs at least, so that a seconds budget always ends
+
+
+def _failures_at_the_end(history: list[HistoryRecord]) -> int:
+    count = 0
+    for record in reversed(history):
+        if record.result.ok:
+            break
+        count += 1
+    return count
 
 
 def best_record(history: list[HistoryRecord]) -> HistoryRecord | None:
@@ -65,16 +86,21 @@ def restore_run(strategy: Strategy, store: Store) -> RestoredRun:
     The saved state has seen the first ``told`` history rows. Rows after those were
     appended by a process killed before it saved: each is told now. With ``pending``
     in the state (every state this loop writes) each such row must be one of those
-    candidates; a state without it (older runs) is caught up by asking again, which
-    proposes the same trials since a strategy's randomness derives from the trial number.
+    candidates; a state without it is caught up by asking again, which proposes the same
+    trials since a strategy's randomness derives from the trial number.
+
+    A missing or damaged state file (truncated, foreign, a crafted pickle: it is read as
+    data only) is rebuilt by replaying the whole history into the fresh strategy
+    (``replay_history``), said in one line on stderr.
     """
     store.repair_history()
     history = store.history()
-    saved = store.load_state()
+    try:
+        saved = store.load_state()
+    except StateFileError as exc:
+        return _rebuilt(strategy, history, str(exc))
     if saved is None:
-        if history:
-            raise RunStoreError(f"resume: {len(history)} results in history.jsonl but no strategy state")
-        return RestoredRun()
+        return _rebuilt(strategy, history, f"{STATE} missing") if history else RestoredRun()
     strategy.load_state_dict(saved["strategy"])
     told = int(saved["told"])
     if told > len(history):
@@ -94,6 +120,37 @@ def restore_run(strategy: Strategy, store: Store) -> RestoredRun:
         _check_same(record, candidate)
         strategy.tell(candidate, record.result)
     return RestoredRun(history, sorted(pending.values(), key=lambda c: c.trial))
+
+
+def _rebuilt(strategy: Strategy, history: list[HistoryRecord], reason: str) -> RestoredRun:
+    pending = replay_history(strategy, history)
+    print(f"resume: {reason}; rebuilt from {HISTORY} ({len(history)} results)", file=sys.stderr)
+    return RestoredRun(history, pending)
+
+
+def replay_history(strategy: Strategy, history: list[HistoryRecord]) -> list[Candidate]:
+    """Tell a fresh ``strategy`` every row of ``history`` by asking again; return the
+    candidates asked on the way whose results never came (to evaluate first).
+
+    Trial ``k`` is asked, after every trial before it, just before its result is told:
+    the order of a one-at-a-time search, so its replay is exact. An asynchronous search
+    may have asked a trial before results that came earlier in the history; a strategy
+    whose proposal depended on that is caught by the key check (a one-line error).
+    """
+    asked: dict[int, Candidate] = {}
+    next_trial = 0
+    for record in history:
+        trial = record.candidate.trial
+        while next_trial <= trial:
+            candidate = strategy.ask()
+            asked[candidate.trial] = candidate
+            next_trial = candidate.trial + 1
+        candidate = asked.pop(trial, None)
+        if candidate is None:
+            raise RunStoreError(f"resume: trial {trial} appears twice in {HISTORY}")
+        _check_same(record, candidate)
+        strategy.tell(candidate, record.result)
+    return sorted(asked.values(), key=lambda c: c.trial)
 
 
 def _check_same(record: HistoryRecord, candidate: Candidate) -> None:
@@ -117,6 +174,7 @@ class SearchRecorder:
         self._requeue = list(restored.pending)
         self._pending: dict[int, Candidate] = {c.trial: c for c in restored.pending}  # asked, not told
         self.seconds_used = sum(r.result.cost_seconds for r in self.history)
+        self.failures_in_a_row = _failures_at_the_end(self.history)
         self.best = best_record(self.history)
         self._save()
         self._bar = tqdm(total=budget.trials, initial=len(self.history), disable=not progress, file=sys.stderr,
@@ -124,7 +182,7 @@ class SearchRecorder:
 
     def spent(self, in_flight: int = 0) -> bool:
         """Whether no further evaluation may start (``in_flight`` count toward ``trials``)."""
-        if self.budget.spent(len(self.history), self.seconds_used):
+        if self.budget.spent(len(self.history), self.seconds_used) or self.stopped():
             return True
         return self.budget.trials is not None and len(self.history) + in_flight >= self.budget.trials
 
@@ -143,8 +201,23 @@ class SearchRecorder:
         self._requeue.append(candidate)
         self._requeue.sort(key=lambda c: c.trial)
 
+    def stopped(self) -> str:
+        """Why the search must stop before its budget: too many failures in a row."""
+        limit = self.budget.max_consecutive_failures
+        if limit is None or self.failures_in_a_row < limit:
+            return ""
+        last = self.history[-1].result
+        return f"{self.failures_in_a_row} candidates in a row failed; the last: {last.status}: {last.message}"
+
     def record(self, record: HistoryRecord) -> None:
-        """Append, tell, save; then the best, the callback and the progress bar."""
+        """Append, tell, save; then the best, the callback and the progress bar. A failure
+        is charged at least its wall time toward ``budget.seconds``."""
+        if not record.result.ok:
+            wall = max(record.finished - record.started, MIN_FAILURE_SECONDS)
+            record.result.cost_seconds = max(record.result.cost_seconds, wall)
+            self.failures_in_a_row += 1
+        else:
+            self.failures_in_a_row = 0
         self.store.append(record)
         self.history.append(record)
         self.strategy.tell(record.candidate, record.result)
@@ -156,6 +229,11 @@ class SearchRecorder:
                 self.best is None or result.val_acc > self.best.result.val_acc):
             self.best = record
             self.store.write_json(BEST, best_summary(record))
+        LOG.info("trial %d %s val_acc=%s cost=%.3fs key=%s%s", record.candidate.trial, result.status,
+                 "-" if result.val_acc is None else f"{result.val_acc:.4f}", result.cost_seconds,
+                 record.candidate.key, f" ({result.message})" if result.message else "")
+        if self.stopped():
+            LOG.warning("stopping: %s", self.stopped())
         if self.on_record is not None:
             self.on_record(record)
         self._bar.update(1)
@@ -177,7 +255,7 @@ class SearchRecorder:
             self.store.save_state(self.snapshot())
 
     def outcome(self, interrupted: bool) -> SearchOutcome:
-        return SearchOutcome(self.history, self.best, interrupted)
+        return SearchOutcome(self.history, self.best, interrupted, self.stopped())
 
     def close(self) -> None:
         self._bar.close()

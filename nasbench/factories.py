@@ -55,7 +55,8 @@ def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = N
             evaluator = EVALUATORS.constructor(cfg.evaluator.name).from_config(typed(cfg.evaluator), context)
         if executor is None:
             executor = EXECUTORS.constructor(cfg.executor.name).from_config(typed(cfg.executor))
-        budget = Budget(trials=cfg.budget.trials, seconds=cfg.budget.seconds)
+        budget = Budget(trials=cfg.budget.trials, seconds=cfg.budget.seconds,
+                        max_consecutive_failures=cfg.budget.max_consecutive_failures)
     except ValueError as exc:  # RegistryError, SpaceError, StrategyError, BudgetError, an evaluator's refusal
         raise ConfigError(str(exc).strip().splitlines()[0]) from None
     return SearchParts(space, strategy, evaluator, executor, budget, skeleton)

@@ -6,6 +6,7 @@ directory each. The work is in ``run_from_config``, which tests call directly.
 """
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -63,7 +64,7 @@ def precheck(arguments: Sequence[str], conf_dir: Path = CONF_DIR) -> str | None:
     finally:
         GlobalHydra.instance().clear()
     if cfg.get("resume"):
-        return None
+        return _resume_problem(str(cfg.resume), overrides)
     if cfg.get("space") is None:
         return "no search space chosen: add +space=NAME, one of " + ", ".join(group_choices("space", conf_dir))
     try:
@@ -73,13 +74,32 @@ def precheck(arguments: Sequence[str], conf_dir: Path = CONF_DIR) -> str | None:
     return None
 
 
+RESUME_KEEPS = ("budget", "progress", "resume")  # what a resume= command line may set
+
+
+def _resume_problem(resume: str, overrides: Sequence[str]) -> str | None:
+    """Why ``resume=RUN`` with these overrides cannot run: not a run directory, or an
+    override it would ignore (the run keeps its saved config; only the budget and the
+    progress bar may change)."""
+    run_dir = Path(resume).expanduser()
+    if not (run_dir / CONFIG).is_file():
+        return f"resume={run_dir}: no {CONFIG} there; is it a nasbench run directory?"
+    ignored = [override for override in overrides
+               if override.split("=", 1)[0].lstrip("+~").split(".")[0] not in RESUME_KEEPS]
+    if ignored:
+        return (f"resume={run_dir} continues the run with its saved config; it would ignore {', '.join(ignored)} "
+                f"(only budget.* and progress may change)")
+    return None
+
+
 def _resume_config(cfg: DictConfig, command_line: Sequence[str]) -> DictConfig:
     """On resume the run's own saved config is used; only budget and progress overrides
     from this command line apply (so a search can be given more budget)."""
     run_dir = Path(str(cfg.resume)).expanduser()
+    problem = _resume_problem(str(run_dir), [a for a in command_line if not a.lstrip("+~").startswith("hydra")])
+    if problem:
+        raise SearchUsageError(problem)
     saved = run_dir / CONFIG
-    if not saved.is_file():
-        raise SearchUsageError(f"resume={run_dir}: no {CONFIG} there; is it a nasbench run directory?")
     previous = OmegaConf.load(saved)
     for override in command_line:
         key = override.split("=", 1)[0].lstrip("+")
@@ -114,6 +134,7 @@ def _task(cfg: DictConfig) -> None:
     except (SearchUsageError, ConfigError, ConfigSchemaError, BudgetError, StrategyError, RunStoreError,
             FileNotFoundError, ValueError) as exc:
         print(f"search: {str(exc).splitlines()[0]}", file=sys.stderr)
+        remove_if_only_hydra(run_dir)
         raise SystemExit(2) from None
     store_dir = Path(str(cfg.resume)).expanduser() if cfg.get("resume") else run_dir
     best = outcome.best
@@ -122,6 +143,37 @@ def _task(cfg: DictConfig) -> None:
     print(line)
     if outcome.interrupted:
         print(f"interrupted; continue with: python -m nasbench.search resume={store_dir}")
+    if outcome.stopped:
+        print(f"search: stopped: {outcome.stopped}", file=sys.stderr)
+        raise SystemExit(1)
+    if outcome.all_failed:
+        print(f"search: every candidate failed; the last: {outcome.history[-1].result.message}", file=sys.stderr)
+        raise SystemExit(1)
+
+
+def remove_if_only_hydra(run_dir: Path) -> None:
+    """Remove a run directory that holds nothing but what Hydra wrote before the search
+    was refused (``.hydra/`` and an empty log), and its date folder if that is empty."""
+    if not run_dir.is_dir() or (run_dir / CONFIG).exists():
+        return
+    leftovers = {path.name for path in run_dir.iterdir()}
+    if not leftovers <= {".hydra", "search.log"}:
+        return
+    if (run_dir / "search.log").is_file() and (run_dir / "search.log").stat().st_size:
+        return
+    shutil.rmtree(run_dir, ignore_errors=True)
+    if run_dir.parent.is_dir() and not any(run_dir.parent.iterdir()):
+        run_dir.parent.rmdir()
+
+
+def _resume_in_place(arguments: Sequence[str]) -> list[str]:
+    """For ``resume=RUN``: Hydra's output (the log) goes to RUN itself, so a resume leaves
+    no new run directory behind and ``search.log`` continues."""
+    resume = [a.split("=", 1)[1] for a in arguments if a.lstrip("+").startswith("resume=")]
+    if not resume or "-m" in arguments or "--multirun" in arguments or any(
+            a.startswith("hydra.run.dir=") for a in arguments):
+        return []
+    return [f"hydra.run.dir={resume[-1]}", "hydra.output_subdir=null"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(f"search: {problem}", file=sys.stderr)
         return 2
-    sys.argv = [sys.argv[0], *arguments]
+    sys.argv = [sys.argv[0], *arguments, *_resume_in_place(arguments)]
     hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(_task)()
     return 0
 

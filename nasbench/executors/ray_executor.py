@@ -147,6 +147,19 @@ def _check(executor: RayExecutorConfig) -> None:
         raise ExecutorError(f"executor.scheduler: {executor.scheduler!r} is not null or one of {', '.join(SCHEDULERS)}")
 
 
+def check_resources(executor: RayExecutorConfig) -> None:
+    """Refuse, before any trial is queued, a per-trial request that no node of the Ray
+    cluster can meet (Tune would wait for it for ever)."""
+    import ray
+
+    nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
+    for resource, wanted in (("CPU", float(executor.cpus_per_trial)), ("GPU", float(executor.gpus_per_trial))):
+        if wanted > 0 and not any(node.get(resource, 0.0) >= wanted for node in nodes):
+            most = max((node.get(resource, 0.0) for node in nodes), default=0.0)
+            raise ExecutorError(f"executor.{resource.lower()}s_per_trial={wanted:g}: no node of the Ray cluster has "
+                                f"that many {resource}s (the most on one node: {most:g})")
+
+
 def _asha_epochs(strategy: Strategy, evaluate: Evaluate) -> int:
     """The epoch count ASHA stops trials within; refuses what it cannot stop early."""
     objectives = tuple(getattr(strategy, "objectives", ("val_acc",)))
@@ -226,8 +239,9 @@ class RayExecutor:
         if executor.scheduler == "asha":
             report_until = _asha_epochs(strategy, evaluate)
             scheduler = _asha(report_until, stopped)
-        recorder = SearchRecorder(strategy, budget, store, progress, on_record, label="search (ray)")
         ensure_ray(executor)
+        check_resources(executor)
+        recorder = SearchRecorder(strategy, budget, store, progress, on_record, label="search (ray)")
         registry = TrialRegistry()
         searcher = StrategySearcher(recorder, max_concurrent=int(executor.max_concurrent_trials), registry=registry,
                                     max_failures=int(executor.max_failures), scheduler_stopped=stopped,

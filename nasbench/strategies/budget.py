@@ -14,17 +14,22 @@ class Budget:
 
     ``seconds`` is compared with the sum of ``EvalResult.cost_seconds``: the simulated
     training time for a table lookup (NAS-Bench-201's 12,000 s protocol), wall time for
-    a real trainer.
+    a real trainer; a failed evaluation is charged at least its wall time. A search also
+    stops after ``max_consecutive_failures`` failures in a row (``None``: never), so that
+    a cause that fails every candidate (no data, no table) ends it.
     """
 
     trials: int | None = None
     seconds: float | None = None
+    max_consecutive_failures: int | None = 20
 
     def __post_init__(self) -> None:
         if self.trials is None and self.seconds is None:
             raise BudgetError("budget needs trials or seconds (or both)")
         if self.trials is not None and self.trials < 1:
             raise BudgetError(f"budget trials: {self.trials} must be >= 1")
+        if self.max_consecutive_failures is not None and self.max_consecutive_failures < 1:
+            raise BudgetError(f"budget max_consecutive_failures: {self.max_consecutive_failures} must be >= 1")
         if self.seconds is not None and not self.seconds > 0:
             raise BudgetError(f"budget seconds: {self.seconds} must be > 0")
 

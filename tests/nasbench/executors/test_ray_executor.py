@@ -211,3 +211,12 @@ def test_sigkill_of_the_driver_then_resume_loses_and_repeats_nothing(tmp_path):
     trials = [json.loads(line)["trial"] for line in after]
     assert sorted(trials) == list(range(budget)), "every trial number exactly once"
     assert len(list((run_dir / "ray").glob("tune-*"))) == 2
+
+
+def test_a_request_no_node_can_meet_is_refused_up_front(ray_session, tmp_path):
+    executor, strategy, evaluate, budget, store = parts(["budget.trials=2", "executor.gpus_per_trial=0.5"], tmp_path)
+    if ray.cluster_resources().get("GPU", 0) > 0:
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ExecutorError, match=r"executor.gpus_per_trial=0.5: no node of the Ray cluster has that many GPUs"):
+        executor.run(strategy, evaluate, budget, store)
+    assert not (tmp_path / "history.jsonl").exists()

@@ -1,0 +1,77 @@
+"""Searches that cannot succeed end, with one line and a non-zero exit; a refused or
+resumed search leaves no empty run directory; the search's log lands in the run."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nasbench.driver import run_search
+from nasbench.result import EvalResult
+from nasbench.search import main
+from nasbench.strategies.budget import Budget, BudgetError
+from nasbench.strategies.random_search import RandomSearch
+from search_spaces.spaces.nasbench201 import NasBench201Space
+
+TABLE = ["+space=nasbench201", "evaluator=nasbench201", "progress=false"]
+
+
+def failing(candidate):
+    return EvalResult(status="error", message="no data", seed=candidate.seed)
+
+
+def test_failures_cost_wall_time_and_a_run_of_them_stops_the_search():
+    outcome = run_search(RandomSearch(NasBench201Space(), seed=0), failing,
+                         Budget(seconds=1e9, max_consecutive_failures=5), progress=False)
+    assert len(outcome.history) == 5 and outcome.all_failed
+    assert all(record.result.cost_seconds > 0 for record in outcome.history)
+    assert outcome.stopped.startswith("5 candidates in a row failed; the last: error: no data")
+    with pytest.raises(BudgetError, match="max_consecutive_failures"):
+        Budget(trials=3, max_consecutive_failures=0)
+
+
+def test_a_success_resets_the_count():
+    calls = iter(range(100))
+
+    def sometimes(candidate):
+        return failing(candidate) if next(calls) % 3 else EvalResult(status="ok", val_acc=0.5, cost_seconds=1.0)
+
+    outcome = run_search(RandomSearch(NasBench201Space(), seed=0), sometimes,
+                         Budget(trials=12, max_consecutive_failures=3), progress=False)
+    assert len(outcome.history) == 12 and not outcome.stopped and not outcome.all_failed
+
+
+def test_cli_stops_a_search_whose_table_is_missing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NASBENCH201_CSV", str(tmp_path / "missing.csv"))
+    run_dir = tmp_path / "run"
+    with pytest.raises(SystemExit) as leaving:
+        main([*TABLE, "budget.trials=null", "budget.seconds=12000", f"hydra.run.dir={run_dir}"])
+    assert leaving.value.code == 1
+    err = capsys.readouterr().err
+    assert "search: stopped: 20 candidates in a row failed" in err and "missing.csv" in err
+    assert len((run_dir / "history.jsonl").read_text().splitlines()) == 20
+
+
+def test_resume_writes_into_the_run_and_refuses_what_it_would_ignore(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    run_dir = tmp_path / "runs" / "first"
+    assert main([*TABLE, "budget.trials=4", f"hydra.run.dir={run_dir}"]) == 0
+    assert main([f"resume={run_dir}", "budget.trials=6"]) == 0
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["first"], "a resume makes no new run dir"
+    log = (run_dir / "search.log").read_text()
+    assert log.count("nasbench.search") == 6 and "trial 5 ok" in log
+    assert main([f"resume={run_dir}", "search=reinforce"]) == 2
+    assert "would ignore search=reinforce" in capsys.readouterr().err
+    assert main([f"resume={tmp_path / 'nowhere'}"]) == 2
+    assert not (tmp_path / "nowhere").exists()
+    assert len(json.loads((run_dir / "best.json").read_text())["point"]) > 0
+
+
+def test_a_search_refused_after_hydra_started_leaves_no_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run_dir = tmp_path / "runs" / "day" / "refused"
+    with pytest.raises(SystemExit) as leaving:
+        main(["+space=nasnet", "evaluator=nasbench201", f"hydra.run.dir={run_dir}"])
+    assert leaving.value.code == 2
+    assert not run_dir.exists() and not run_dir.parent.exists()
