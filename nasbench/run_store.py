@@ -3,9 +3,15 @@
 ``history.jsonl`` gets one line per finished candidate, flushed and synced before the
 strategy learns of it; the strategy's state is replaced atomically after every result,
 so a search killed at any moment resumes without losing or repeating a candidate.
+
+``strategy_state.pt`` holds data, never code: plain containers, numbers, strings and
+tensors, written with ``torch.save`` and read with ``torch.load(weights_only=True)``,
+whose unpickler builds nothing else. A file that is not such a state (truncated, foreign,
+a crafted pickle) is refused with a ``StateFileError`` before anything in it runs.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -22,10 +28,17 @@ HISTORY = "history.jsonl"
 STATE = "strategy_state.pt"
 BEST = "best.json"
 CONFIG = "config.yaml"
+STATE_FORMAT = "nasbench.strategy_state"
+STATE_VERSION = 1
+PLAIN_SCALARS = (str, int, float, bool, type(None))
 
 
 class RunStoreError(RuntimeError):
     """A run directory is missing, unreadable, or belongs to a different search."""
+
+
+class StateFileError(RunStoreError):
+    """``strategy_state.pt`` is damaged or not a state this package wrote."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,67 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
 
 
+def _check_plain(value: Any, where: str) -> None:
+    """Refuse anything ``torch.load(weights_only=True)`` would not read back."""
+    if isinstance(value, PLAIN_SCALARS) or isinstance(value, torch.Tensor):
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, (str, int)):
+                raise TypeError(f"strategy state: key {key!r} at {where} is not a str or int")
+            _check_plain(item, f"{where}.{key}")
+        return
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _check_plain(item, f"{where}[{index}]")
+        return
+    raise TypeError(f"strategy state: {where} is a {type(value).__name__}, not plain data")
+
+
+def candidate_to_dict(candidate: Candidate) -> dict[str, Any]:
+    return {"trial": candidate.trial, "point": candidate.point, "key": candidate.key, "seed": candidate.seed}
+
+
+def candidate_from_dict(data: dict[str, Any]) -> Candidate:
+    return Candidate(trial=int(data["trial"]), point=data["point"], key=str(data["key"]), seed=int(data["seed"]))
+
+
+def state_bytes(state: dict[str, Any]) -> bytes:
+    """A search snapshot (``SearchRecorder.snapshot``) as the bytes of ``strategy_state.pt``:
+    its pending ``Candidate`` objects become dicts, and anything but plain data is a TypeError."""
+    plain = dict(state)
+    if plain.get("pending") is not None:
+        plain["pending"] = {int(trial): candidate_to_dict(c) for trial, c in plain["pending"].items()}
+    _check_plain(plain, "state")
+    buffer = io.BytesIO()
+    torch.save({"format": STATE_FORMAT, "version": STATE_VERSION, "state": plain}, buffer)
+    return buffer.getvalue()
+
+
+def state_from_bytes(payload: bytes, name: str = STATE) -> dict[str, Any]:
+    """The snapshot in ``payload``; a ``StateFileError`` (one line) for anything else."""
+    if not payload:
+        raise StateFileError(f"{name} is empty")
+    try:
+        data = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad file
+        first_line = (str(exc).strip().splitlines() or [""])[0][:160]
+        raise StateFileError(f"{name} unreadable ({type(exc).__name__}: {first_line})") from None
+    if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
+        raise StateFileError(f"{name} is not a nasbench strategy state")
+    if data.get("version") != STATE_VERSION:
+        raise StateFileError(f"{name} has state version {data.get('version')!r}, this nasbench reads {STATE_VERSION}")
+    state = data.get("state")
+    if not isinstance(state, dict) or not isinstance(state.get("strategy"), dict) or "told" not in state:
+        raise StateFileError(f"{name} lacks the strategy state or its count of results told")
+    try:
+        if state.get("pending") is not None:
+            state["pending"] = {int(trial): candidate_from_dict(c) for trial, c in state["pending"].items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise StateFileError(f"{name} has a malformed pending candidate ({exc})") from None
+    return state
+
+
 class Store(Protocol):
     """Where a search keeps its history, strategy state and best candidate."""
 
@@ -78,7 +152,7 @@ class Store(Protocol):
     def history(self) -> list[HistoryRecord]: ...
     def repair_history(self) -> None: ...
     def save_state(self, state: dict[str, Any]) -> None: ...
-    def load_state(self) -> dict[str, Any] | None: ...
+    def load_state(self) -> dict[str, Any] | None: ...  # StateFileError if damaged
     def write_json(self, name: str, data: Any) -> None: ...
 
 
@@ -153,17 +227,19 @@ class RunStore:
             atomic_write_bytes(self.history_path, data[: data.rfind(b"\n") + 1])
 
     def save_state(self, state: dict[str, Any]) -> None:
-        import io
-
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        atomic_write_bytes(self.run_dir / STATE, buffer.getvalue())
+        atomic_write_bytes(self.run_dir / STATE, state_bytes(state))
 
     def load_state(self) -> dict[str, Any] | None:
+        """The saved snapshot, None if there is none; a ``StateFileError`` if the file is
+        damaged or not ours (read as data only: nothing in it is executed)."""
         path = self.run_dir / STATE
         if not path.exists():
             return None
-        return torch.load(path, weights_only=False)
+        try:
+            payload = path.read_bytes()
+        except OSError as exc:
+            raise StateFileError(f"{STATE} unreadable ({exc.strerror})") from None
+        return state_from_bytes(payload)
 
     def write_json(self, name: str, data: Any) -> None:
         atomic_write_text(self.run_dir / name, json.dumps(data, indent=2, default=str) + "\n")

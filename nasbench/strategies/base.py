@@ -64,7 +64,9 @@ class Strategy(Protocol):
         """The result of an asked candidate (possibly a failure)."""
 
     def state_dict(self) -> dict[str, Any]:
-        """A picklable snapshot from which ``load_state_dict`` resumes exactly."""
+        """A snapshot from which ``load_state_dict`` resumes exactly: plain data only (dicts,
+        lists, tuples, numbers, strings, None, tensors), which ``torch.load(weights_only=True)``
+        reads back; never a pickled object."""
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a snapshot taken by ``state_dict`` of the same strategy and seed."""

@@ -10,7 +10,6 @@ decode to the point.
 """
 from __future__ import annotations
 
-import pickle
 import types
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -76,13 +75,19 @@ class OptunaStrategy:
     drops Optuna's search-space cache, which costs TPE about twice the time per ask
     (some 50 ms at 100 trials); exact resumption is worth it.
 
-    Storage: with ``storage=None`` the study lives in memory and ``state_dict`` carries
-    it (pickled); with a path, the study is an Optuna journal file (JournalStorage with a
-    JournalFileBackend) that persists by itself, and ``state_dict`` carries only the
-    mapping of trials to Optuna trial numbers. Journal trials created after the snapshot
-    (a process killed between an ask and the next save) are handed out again by the
-    next asks, in order, so a driver that replays its history sees the same points; a
-    result for one already finished in the journal is not told twice.
+    Storage: the study is never pickled (a state is data, not code). With a path, the
+    study is an Optuna journal file (JournalStorage with a JournalFileBackend) that
+    persists by itself, and ``state_dict`` carries only the mapping of trials to Optuna
+    trial numbers. Journal trials the state does not know (asked after the snapshot by a
+    process killed before the next save, or every trial when a fresh strategy opens the
+    run's journal because the state file was lost) are handed out again by the next
+    asks, in order, so a driver that replays its history sees the same points and the
+    journal gets no duplicates; a result for one already finished there is not told
+    twice. A trial cut short while its choices were suggested is marked failed and
+    sampled again (TPE and NSGA-II learn from complete trials only). With
+    ``storage=None`` the study lives in memory: ``state_dict`` carries the log of asks
+    and tells, and ``load_state_dict`` replays it into a new study (exact, since every
+    ask's sampler is seeded by the trial number).
 
     CMA-ES is not offered: Optuna's CmaEsSampler has no categorical support and would
     fall back to random sampling. QMC samples categoricals with its independent random
@@ -113,12 +118,13 @@ class OptunaStrategy:
         # Optuna stores primitive choices; anything else is suggested by index.
         self._by_index = [not all(isinstance(c, PRIMITIVES) for c in d.choices) for d in self._decisions]
         self.study = self._create_study()
-        # Trials already in a journal opened without a state are history, not ours.
-        self._base = len(self.study.trials)
-        self._next_trial = self._base
+        self._next_trial = 0
         self._numbers: dict[int, int] = {}  # our trial -> Optuna trial number
         self._pending: dict[int, int] = {}
-        self._orphans: list[int] = []  # journal trials asked after the loaded snapshot
+        self._orphans: list[int] = []  # journal trials not in the state, to hand out again
+        self._events: list[list[Any]] | None = [] if self.storage_path is None else None  # in memory: asks, tells
+        if self.storage_path is not None:
+            self._adopt_journal()
 
     def _create_study(self) -> optuna.Study:
         storage = None
@@ -150,6 +156,20 @@ class OptunaStrategy:
             ]
         )
 
+    def _adopt_journal(self) -> None:
+        """Queue the journal's trials that the state does not map (see the class docstring)."""
+        known = set(self._numbers.values())
+        names = {decision.name for decision in self._decisions}
+        self._orphans = []
+        for trial in self.study.get_trials(deepcopy=False):
+            if trial.number in known:
+                continue
+            if not names <= set(trial.params):  # killed mid-suggest: not a proposal
+                if trial.state == TrialState.RUNNING:
+                    self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+                continue
+            self._orphans.append(trial.number)
+
     def ask(self) -> Candidate:
         trial = self._next_trial
         if self._orphans:
@@ -164,19 +184,30 @@ class OptunaStrategy:
         self._numbers[trial] = number
         self._pending[trial] = number
         self._next_trial += 1
+        if self._events is not None:
+            self._events.append(["ask", trial])
         return Candidate(trial=trial, point=point, key=self.space.key(point), seed=candidate_seed(self.seed, trial))
 
     def tell(self, candidate: Candidate, result: EvalResult) -> None:
         number = pop_pending(self._pending, candidate)
         if not result.ok:
-            self.study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+            self._finish(candidate.trial, number, None)
             return
         values = [getattr(result, name) for name in self.objectives]
         missing = [name for name, value in zip(self.objectives, values) if value is None]
         if missing:
-            self.study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+            self._finish(candidate.trial, number, None)
             raise StrategyError(f"result of trial {candidate.trial} has no {', '.join(missing)} to optimize")
-        self.study.tell(number, [float(value) for value in values], skip_if_finished=True)
+        self._finish(candidate.trial, number, [float(value) for value in values])
+
+    def _finish(self, trial: int, number: int, values: list[float] | None) -> None:
+        """Tell Optuna trial ``number`` its ``values`` (None: failed)."""
+        if values is None:
+            self.study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+        else:
+            self.study.tell(number, values, skip_if_finished=True)
+        if self._events is not None:
+            self._events.append(["tell", trial, values])
 
     def pareto_front(self) -> list[tuple[Any, tuple[float, ...]]]:
         """The non-dominated ``(point, objective values)`` (the best trial for one objective)."""
@@ -190,13 +221,12 @@ class OptunaStrategy:
             "seed": self.seed,
             "sampler": self.sampler_name,
             "objectives": list(self.objectives),
-            "base": self._base,
             "next_trial": self._next_trial,
             "numbers": dict(self._numbers),
             "pending": dict(self._pending),
         }
-        if self.storage_path is None:
-            state["study"] = pickle.dumps(self.study)
+        if self._events is not None:
+            state["events"] = [list(event) for event in self._events]
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -204,16 +234,29 @@ class OptunaStrategy:
         for name, mine in (("sampler", self.sampler_name), ("objectives", list(self.objectives))):
             if state[name] != mine:
                 raise StrategyError(f"state has {name}={state[name]!r}, this strategy {mine!r}")
-        if ("study" in state) != (self.storage_path is None):
+        if ("events" in state) != (self.storage_path is None):
             raise StrategyError("state and strategy disagree on storage: one is in memory, the other a journal")
-        self._base = int(state["base"])
+        if self.storage_path is None:
+            self._replay(state)
+            return
         self._next_trial = int(state["next_trial"])
         self._numbers = {int(t): int(n) for t, n in state["numbers"].items()}
         self._pending = {int(t): int(n) for t, n in state["pending"].items()}
-        if self.storage_path is None:
-            self.study = pickle.loads(state["study"])
-            self._orphans = []
-            return
         self.study = self._create_study()
-        known = set(self._numbers.values())
-        self._orphans = [t.number for t in self.study.trials if t.number >= self._base and t.number not in known]
+        self._adopt_journal()
+
+    def _replay(self, state: dict[str, Any]) -> None:
+        """Rebuild an in-memory study from the asks and tells of ``state``."""
+        self.study = self._create_study()
+        self._next_trial, self._numbers, self._pending, self._orphans, self._events = 0, {}, {}, [], []
+        for event in state["events"]:
+            if event[0] == "ask":
+                self.ask()
+            else:
+                trial = int(event[1])
+                self._finish(trial, self._pending.pop(trial), None if event[2] is None else list(event[2]))
+        replayed = (self._next_trial, self._numbers, self._pending)
+        saved = (int(state["next_trial"]), {int(t): int(n) for t, n in state["numbers"].items()},
+                 {int(t): int(n) for t, n in state["pending"].items()})
+        if replayed != saved:
+            raise StrategyError("state's log of asks and tells does not replay to its trials")

@@ -1,8 +1,8 @@
 """Search strategies: determinism, exact resumption, asynchronous use, failures."""
 from __future__ import annotations
 
+import io
 import math
-import pickle
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
@@ -55,6 +55,14 @@ def steps(strategy: Strategy, count: int) -> list[str]:
     return keys
 
 
+def through_a_file(state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` written with ``torch.save`` and read back as data only."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True)
+
+
 def comparable(strategy: Strategy) -> Any:
     """A strategy's state with tensors as lists and Optuna's study as its trials."""
     def plain(value: Any) -> Any:
@@ -89,7 +97,7 @@ def test_state_dict_resumes_exactly(name):
         keys = steps(strategy, 8)
         in_flight = [strategy.ask() for _ in range(2)]  # two are being evaluated...
         if interrupt:  # ...when the search is saved, killed and restored
-            state = pickle.loads(pickle.dumps(strategy.state_dict()))
+            state = through_a_file(strategy.state_dict())
             strategy = FACTORIES[name](5)
             strategy.load_state_dict(state)
         for candidate in reversed(in_flight):  # results arrive out of order
@@ -258,7 +266,7 @@ def test_optuna_journal_resumes_exactly(tmp_path):
     expected = steps(journal("whole"), 10)
     first = journal("split")
     done = steps(first, 6)
-    state = pickle.loads(pickle.dumps(first.state_dict()))
+    state = through_a_file(first.state_dict())
     assert "study" not in state and state["numbers"] == {t: t for t in range(6)}
     resumed = journal("split")  # a new process: the study comes back from the file
     resumed.load_state_dict(state)
@@ -278,6 +286,46 @@ def test_optuna_journal_hands_out_trials_asked_after_the_snapshot(tmp_path):
     assert (again.trial, again.key) == (lost.trial, lost.key)
     resumed.tell(again, fake_evaluate(again))
     assert len(resumed.study.trials) == 4
+
+
+@pytest.mark.parametrize("sampler, options", [("tpe", {"n_startup_trials": 3}), ("nsga2", {"population_size": 4})])
+def test_optuna_journal_trial_killed_mid_suggest_is_sampled_again(tmp_path, sampler, options):
+    def journal(name: str) -> OptunaStrategy:
+        return OptunaStrategy(SPACE, seed=2, sampler=sampler, storage=tmp_path / name / "optuna.journal",
+                              sampler_options=options)
+
+    expected = steps(journal("whole"), 12)
+    first = journal("split")
+    done = steps(first, 7)
+    state = first.state_dict()
+    cut = first.study.ask()  # the process dies after two of the six choices reached the journal
+    for decision in first._decisions[:2]:
+        cut.suggest_categorical(decision.name, list(decision.choices))
+    resumed = journal("split")
+    resumed.load_state_dict(state)
+    assert done + steps(resumed, 5) == expected
+    assert [t.state.name for t in resumed.study.trials].count("FAIL") == 1
+
+
+def test_optuna_fresh_strategy_over_a_journal_hands_its_trials_out_again(tmp_path):
+    path = tmp_path / "optuna.journal"
+    expected = steps(OptunaStrategy(SPACE, seed=1, storage=path, sampler_options={"n_startup_trials": 3}), 9)
+    replayed = OptunaStrategy(SPACE, seed=1, storage=path, sampler_options={"n_startup_trials": 3})
+    assert steps(replayed, 9) == expected  # the state was lost: the same trials, no new ones
+    assert len(replayed.study.trials) == 9
+    assert steps(replayed, 3) == steps(OptunaStrategy(SPACE, seed=1, storage=tmp_path / "b.journal",
+                                                      sampler_options={"n_startup_trials": 3}), 12)[9:]
+
+
+def test_optuna_in_memory_state_is_a_log_not_a_pickle():
+    strategy = FACTORIES["tpe"](0)
+    steps(strategy, 4)
+    strategy.ask()
+    state = through_a_file(strategy.state_dict())
+    assert "study" not in state and [event[0] for event in state["events"]].count("ask") == 5
+    state["events"] = state["events"][:-1]
+    with pytest.raises(StrategyError, match="does not replay"):
+        FACTORIES["tpe"](0).load_state_dict(state)
 
 
 def test_registry_and_make_strategy(tmp_path):
