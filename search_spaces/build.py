@@ -16,7 +16,69 @@ from .ops import FactorizedReduce, OpCatalog, default_catalog, make_activation
 
 
 class BuildError(ValueError):
-    """A genotype cannot be built: channels do not agree, or a stride cannot apply."""
+    """A genotype cannot be built: channels do not agree, a stride cannot apply, or the
+    network is larger than the builder's limits."""
+
+
+MAX_LAYERS = 10**4
+MAX_PARAMETERS = 10**10
+# An op whose C_in x C_out x kernel area passes this is built on the meta device first, so
+# that its parameters are counted before any memory is given to them.
+_PROBE_ABOVE = 2**20
+
+
+def count_ops(genotype: Mapping[str, Any]) -> tuple[int, str]:
+    """How many ops the network of ``genotype`` (plain dict) holds, counted from the data
+    alone, and the field that took the count to where it is (a stage's ``repeats``)."""
+    def in_cell(cell: Mapping[str, Any]) -> int:
+        return sum(len(node["edges"]) for node in cell["nodes"]) + 2 * (int(cell.get("inputs", 1)) == 2)
+    total, field = len(genotype.get("stem", [])), "stem"
+    for index, stage in enumerate(genotype.get("stages", [])):
+        repeats = int(stage.get("repeats", 1))
+        total += in_cell(stage.get("first_cell") or stage["cell"]) + (repeats - 1) * in_cell(stage["cell"])
+        field = f"stages[{index}].repeats"
+        if total > MAX_LAYERS:
+            break
+    return total, field
+
+
+class ParameterBudget:
+    """Parameters counted while a network is built, refused past ``limit``. A wide op is
+    counted on the meta device before it is built for real."""
+
+    def __init__(self, limit: int = MAX_PARAMETERS):
+        self.limit = limit
+        self.used = 0
+
+    def charge(self, count: int, where: str = "") -> None:
+        self.used += count
+        if self.used > self.limit:
+            prefix = f"{where}: " if where else ""
+            raise BuildError(f"{prefix}the network passes the limit of {self.limit:,} parameters")
+
+    def build(self, catalog: OpCatalog, name: str, C_in: int, C_out: int, stride: int,
+              params: Mapping[str, Any]) -> nn.Module:
+        """``catalog.build(...)``, charged; raises a ``BuildError`` without the field, which
+        the caller prefixes."""
+        if _op_scale(C_in, C_out, params) > _PROBE_ABOVE and torch.empty(0).device.type != "meta":
+            with torch.device("meta"):
+                probe = catalog.build(name, C_in, C_out, stride, params)
+            self.charge(_parameter_count(probe))
+            return catalog.build(name, C_in, C_out, stride, params)
+        module = catalog.build(name, C_in, C_out, stride, params)
+        self.charge(_parameter_count(module))
+        return module
+
+
+def _parameter_count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _op_scale(C_in: int, C_out: int, params: Mapping[str, Any]) -> int:
+    kernel = params.get("k", 7)
+    area = kernel[0] * kernel[1] if isinstance(kernel, (list, tuple)) else kernel * kernel
+    repeats = params.get("repeats", 1)
+    return int(C_in * C_out * max(1, area) * (repeats if isinstance(repeats, int) else 1))
 
 
 def drop_path(x: torch.Tensor, drop_prob: float) -> torch.Tensor:
@@ -71,8 +133,10 @@ class Cell(nn.Module):
     """A DAG of nodes; each node applies ops to earlier states and combines them."""
 
     def __init__(self, cell: Mapping[str, Any], C_inputs: Sequence[int], width: int, stride: int,
-                 input_scales: Sequence[int], num_classes: int, catalog: OpCatalog, where: str):
+                 input_scales: Sequence[int], num_classes: int, catalog: OpCatalog, where: str,
+                 budget: ParameterBudget | None = None):
         super().__init__()
+        budget = budget or ParameterBudget()
         self.num_inputs = int(cell["inputs"])
         self.drop_prob = 0.0
         states = list(C_inputs[-self.num_inputs:])
@@ -105,7 +169,8 @@ class Cell(nn.Module):
                 keeps = edge["op"] in catalog.keeps_channels
                 C_out = _resolve_channels(edge, states[source], width, num_classes, keeps)
                 try:
-                    module = catalog.build(edge["op"], states[source], C_out, edge_stride, edge.get("params", {}))
+                    module = budget.build(catalog, edge["op"], states[source], C_out, edge_stride,
+                                          edge.get("params", {}))
                 except ValueError as exc:
                     raise BuildError(f"{where}.nodes[{node_index}].edges[{edge_index}]: {exc}") from exc
                 edges.append(module)
@@ -151,13 +216,15 @@ def _local_drop(outputs: list[torch.Tensor], drop_prob: float) -> list[torch.Ten
 class Layer(nn.Module):
     """One op of a stem or an auxiliary head's chain, with its own stride."""
 
-    def __init__(self, layer: Mapping[str, Any], C_in: int, num_classes: int, catalog: OpCatalog, where: str):
+    def __init__(self, layer: Mapping[str, Any], C_in: int, num_classes: int, catalog: OpCatalog, where: str,
+                 budget: ParameterBudget | None = None):
         super().__init__()
+        budget = budget or ParameterBudget()
         keeps = layer["op"] in catalog.keeps_channels
         self.out_channels = _resolve_channels(layer, C_in, C_in, num_classes, keeps)
         try:
-            self.op = catalog.build(layer["op"], C_in, self.out_channels, int(layer.get("stride", 1)),
-                                    layer.get("params", {}))
+            self.op = budget.build(catalog, layer["op"], C_in, self.out_channels, int(layer.get("stride", 1)),
+                                   layer.get("params", {}))
         except ValueError as exc:
             raise BuildError(f"{where}: {exc}") from exc
 
@@ -168,8 +235,10 @@ class Layer(nn.Module):
 class Head(nn.Module):
     """Pooling, flatten, fully connected layers, and the classifier."""
 
-    def __init__(self, head: Mapping[str, Any], C_in: int, spatial: tuple[int, int], num_classes: int):
+    def __init__(self, head: Mapping[str, Any], C_in: int, spatial: tuple[int, int], num_classes: int,
+                 budget: ParameterBudget | None = None, where: str = "head"):
         super().__init__()
+        budget = budget or ParameterBudget()
         pool = head.get("pool", "avg")
         size = int(head.get("pool_size", 1))
         if pool == "avg":
@@ -181,9 +250,10 @@ class Head(nn.Module):
         features = C_in * size * size if pool in ("avg", "max") else C_in * spatial[0] * spatial[1]
         self.flatten = nn.Flatten()
         layers: list[nn.Module] = []
-        for layer in head.get("layers", []):
+        for index, layer in enumerate(head.get("layers", [])):
             kind = layer["kind"]
             if kind == "fc":
+                budget.charge((features + 1) * int(layer["units"]), f"{where}.layers[{index}].units")
                 layers.append(nn.Linear(features, int(layer["units"])))
                 features = int(layer["units"])
             elif kind == "dropout":
@@ -191,6 +261,7 @@ class Head(nn.Module):
             else:
                 layers.append(make_activation(layer["fn"]))
         if head.get("classifier", True):
+            budget.charge((features + 1) * num_classes, f"{where}.classifier")
             layers.append(nn.Linear(features, num_classes))
         self.layers = nn.Sequential(*layers)
 
@@ -203,17 +274,18 @@ class AuxHead(nn.Module):
     (Szegedy et al. 2015, GoogLeNet, Sec. 5)."""
 
     def __init__(self, aux: Mapping[str, Any], C_in: int, spatial: tuple[int, int], num_classes: int,
-                 catalog: OpCatalog, where: str):
+                 catalog: OpCatalog, where: str, budget: ParameterBudget | None = None):
         super().__init__()
+        budget = budget or ParameterBudget()
         chain = []
         channels = C_in
         for index, layer in enumerate(aux.get("layers", [])):
-            module = Layer(layer, channels, num_classes, catalog, f"{where}.layers[{index}]")
+            module = Layer(layer, channels, num_classes, catalog, f"{where}.layers[{index}]", budget)
             chain.append(module)
             channels = module.out_channels
         self.layers = nn.Sequential(*chain)
         out_spatial = _spatial_after(self.layers, C_in, spatial) if aux["head"].get("pool") == "none" else spatial
-        self.head = Head(aux["head"], channels, out_spatial, num_classes)
+        self.head = Head(aux["head"], channels, out_spatial, num_classes, budget, f"{where}.head")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.layers(x))
@@ -233,9 +305,13 @@ class Network(nn.Module):
     """Stem -> stages of cells -> head; auxiliary heads after chosen stages in training."""
 
     def __init__(self, genotype: Mapping[str, Any], num_classes: int | None = None,
-                 catalog: OpCatalog | None = None):
+                 catalog: OpCatalog | None = None, max_parameters: int = MAX_PARAMETERS):
         super().__init__()
         catalog = catalog or default_catalog()
+        layers, field = count_ops(genotype)
+        if layers > MAX_LAYERS:
+            raise BuildError(f"{field}: the network passes the limit of {MAX_LAYERS:,} ops")
+        budget = ParameterBudget(max_parameters)
         self.num_classes = int(num_classes if num_classes is not None else genotype["num_classes"])
         size = genotype["input_size"]
         self.input_size = (int(size[0]), int(size[1])) if isinstance(size, (list, tuple)) else (int(size), int(size))
@@ -243,7 +319,7 @@ class Network(nn.Module):
         channels = self.input_channels
         stem = []
         for index, layer in enumerate(genotype.get("stem", [])):
-            module = Layer(layer, channels, self.num_classes, catalog, f"stem[{index}]")
+            module = Layer(layer, channels, self.num_classes, catalog, f"stem[{index}]", budget)
             stem.append(module)
             channels = module.out_channels
         self.stem = nn.Sequential(*stem)
@@ -257,7 +333,7 @@ class Network(nn.Module):
                 spec = stage["first_cell"] if repeat == 0 and stage.get("first_cell") else stage["cell"]
                 stride = int(stage.get("stride", 1)) if repeat == 0 else 1
                 where = f"stages[{stage_index}].{'first_cell' if spec is stage.get('first_cell') else 'cell'}"
-                cell = Cell(spec, C_states, width, stride, scales, self.num_classes, catalog, where)
+                cell = Cell(spec, C_states, width, stride, scales, self.num_classes, catalog, where, budget)
                 cells.append(cell)
                 C_states = [C_states[-1], cell.out_channels]
                 scales = [scales[-1], scales[-1] * stride]
@@ -270,10 +346,10 @@ class Network(nn.Module):
         spatial = self._stage_spatial() if needs_spatial else []
         self.aux_heads = nn.ModuleList(
             AuxHead(aux, stage_channels[aux["after_stage"]], spatial[aux["after_stage"]], self.num_classes,
-                    catalog, f"aux_heads[{index}]")
+                    catalog, f"aux_heads[{index}]", budget)
             for index, aux in enumerate(aux_specs))
         final_spatial = spatial[-1] if spatial else self.input_size
-        self.head = Head(genotype["head"], self.out_channels, final_spatial, self.num_classes)
+        self.head = Head(genotype["head"], self.out_channels, final_spatial, self.num_classes, budget)
 
     def _stage_spatial(self) -> list[tuple[int, int]]:
         was_training = self.training
@@ -313,11 +389,14 @@ class Network(nn.Module):
 
 
 def build_network(genotype: Mapping[str, Any], num_classes: int | None = None,
-                  catalog: OpCatalog | None = None, seed: int | None = None) -> Network:
+                  catalog: OpCatalog | None = None, seed: int | None = None,
+                  max_parameters: int = MAX_PARAMETERS) -> Network:
     """Build an ``nn.Module`` from a network genotype in its plain-dict form; with a
-    ``seed`` the initial weights are drawn from it (and the global RNG is left as it was)."""
+    ``seed`` the initial weights are drawn from it (and the global RNG is left as it was).
+    A network of more than ``MAX_LAYERS`` ops or ``max_parameters`` parameters is refused
+    before it is allocated."""
     if seed is None:
-        return Network(genotype, num_classes=num_classes, catalog=catalog)
+        return Network(genotype, num_classes=num_classes, catalog=catalog, max_parameters=max_parameters)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return Network(genotype, num_classes=num_classes, catalog=catalog)
+        return Network(genotype, num_classes=num_classes, catalog=catalog, max_parameters=max_parameters)

@@ -10,19 +10,49 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .ops import OpCatalog, default_catalog
+from .ops import ACTIVATIONS, OpCatalog, default_catalog
 
 COMBINES = ("add", "concat", "mean")
 POOLS = ("avg", "max", "none")
 HEAD_LAYER_KINDS = {"fc": "units", "dropout": "p", "act": "fn"}
+MAX_CELL_NODES = 1000
+MAX_INPUT_SIDE = 2**14
 
 
 class GenotypeError(ValueError):
     """A genotype is malformed; the message starts with the path of the bad field."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How large a genotype may be, checked before anything is built: a file's size, and
+    the network's op count (``layers``, every edge and stem/aux layer once per repeat).
+    ``max_parameters`` is enforced by ``search_spaces.build`` while it builds."""
+
+    max_file_bytes: int = 5 * 2**20
+    max_layers: int = 10**4
+    max_parameters: int = 10**10
+    max_name_chars: int = 256
+
+
+DEFAULT_LIMITS = Limits()
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlist, _SHORT.maxdict = 2, 40, 40, 4, 4
+
+
+def _show(value: Any) -> str:
+    """A short repr for a message: a 50 MB string or a list nested 10^5 deep stays one line."""
+    return _SHORT.repr(value)
+
+
+def _key(key: Any) -> str:
+    return key if isinstance(key, str) and len(key) <= 80 and key.isprintable() else _show(key)
 
 
 def _fail(path: str, message: str) -> GenotypeError:
@@ -34,7 +64,8 @@ def _expect_mapping(data: Any, path: str, allowed: set[str], required: set[str])
         raise _fail(path, f"expected an object, got {type(data).__name__}")
     for key in data:
         if key not in allowed:
-            raise _fail(f"{path}.{key}" if path else key, f"unknown field; allowed: {', '.join(sorted(allowed))}")
+            raise _fail(f"{path}.{_key(key)}" if path else _key(key),
+                        f"unknown field; allowed: {', '.join(sorted(allowed))}")
     for key in sorted(required):
         if key not in data:
             raise _fail(f"{path}.{key}" if path else key, "missing")
@@ -43,13 +74,13 @@ def _expect_mapping(data: Any, path: str, allowed: set[str], required: set[str])
 
 def _int(value: Any, path: str, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _fail(path, f"expected an integer >= {minimum}, got {value!r}")
+        raise _fail(path, f"expected an integer >= {minimum}, got {_show(value)}")
     return value
 
 
 def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise _fail(path, f"{value!r} is not one of {', '.join(choices)}")
+    if not isinstance(value, str) or value not in choices:
+        raise _fail(path, f"{_show(value)} is not one of {', '.join(choices)}")
     return value
 
 
@@ -59,15 +90,28 @@ def _channels(value: Any, path: str) -> int | str | None:
     return _int(value, path, 1)
 
 
+def _name(value: Any, path: str, limits: Limits) -> str:
+    """A label: a string of printable characters (a NUL would end up in exported source)."""
+    if not isinstance(value, str):
+        raise _fail(path, f"expected a string, got {_show(value)}")
+    if len(value) > limits.max_name_chars or not value.isprintable():
+        raise _fail(path, f"expected at most {limits.max_name_chars} printable characters, got {_show(value)}")
+    return value
+
+
 def _params(op: Any, params: Any, path: str, catalog: OpCatalog) -> dict[str, Any]:
     if not isinstance(op, str) or op not in catalog:
-        raise _fail(f"{path}.op", f"{op!r} is not an op; known: {', '.join(catalog.names())}")
+        raise _fail(f"{path}.op", f"{_show(op)} is not an op; known: {', '.join(catalog.names())}")
     if not isinstance(params, Mapping):
         raise _fail(f"{path}.params", f"expected an object, got {type(params).__name__}")
     allowed = catalog.parameters_of(op)
     for key in params:
         if key not in allowed:
-            raise _fail(f"{path}.params.{key}", f"{op} takes no such parameter; it takes: {', '.join(allowed) or 'none'}")
+            raise _fail(f"{path}.params.{_key(key)}",
+                        f"{op} takes no such parameter; it takes: {', '.join(allowed) or 'none'}")
+        complaint = catalog.check_parameter(op, key, params[key])
+        if complaint:
+            raise _fail(f"{path}.params.{key}", f"{complaint}, got {_show(params[key])}")
     # Canonical form: parameters equal to their defaults are dropped.
     return {key: value for key, value in sorted(params.items()) if allowed[key] != value}
 
@@ -174,24 +218,19 @@ class NetworkGenotype:
 
     # --- JSON round trip -------------------------------------------------------------
     @classmethod
-    def from_dict(cls, data: Any, catalog: OpCatalog | None = None) -> "NetworkGenotype":
-        return parse_network(data, catalog or default_catalog())
+    def from_dict(cls, data: Any, catalog: OpCatalog | None = None, limits: Limits = DEFAULT_LIMITS
+                  ) -> "NetworkGenotype":
+        return parse_network(data, catalog or default_catalog(), limits)
 
     @classmethod
-    def from_json(cls, text: str, catalog: OpCatalog | None = None) -> "NetworkGenotype":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise GenotypeError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
-        return cls.from_dict(data, catalog)
+    def from_json(cls, text: str | bytes, catalog: OpCatalog | None = None, limits: Limits = DEFAULT_LIMITS
+                  ) -> "NetworkGenotype":
+        return cls.from_dict(parse_json(text, limits), catalog, limits)
 
     @classmethod
-    def load(cls, path: str | Path, catalog: OpCatalog | None = None) -> "NetworkGenotype":
-        try:
-            text = Path(path).read_text()
-        except OSError as exc:
-            raise GenotypeError(f"{path}: cannot read ({exc.strerror})") from exc
-        return cls.from_json(text, catalog)
+    def load(cls, path: str | Path, catalog: OpCatalog | None = None, limits: Limits = DEFAULT_LIMITS
+             ) -> "NetworkGenotype":
+        return cls.from_dict(read_json(path, limits), catalog, limits)
 
     def to_dict(self) -> dict[str, Any]:
         return network_to_dict(self)
@@ -214,6 +253,45 @@ class NetworkGenotype:
         return _hash(unnamed.to_dict())
 
 
+def parse_json(text: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """The JSON document ``text``, refused in one line when it is larger than
+    ``limits.max_file_bytes``, not UTF-8, not JSON, nested past the parser's depth, or
+    holds NaN or Infinity (Python's json reads them; JSON does not have them)."""
+    if len(text) > limits.max_file_bytes:
+        raise GenotypeError(f"{len(text):,} bytes, more than the limit of {limits.max_file_bytes:,}")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise GenotypeError(f"not UTF-8: byte {exc.object[exc.start]:#04x} at offset {exc.start}") from exc
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise GenotypeError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except RecursionError as exc:
+        raise GenotypeError("not valid JSON: nested too deeply") from exc
+
+
+def _refuse_constant(name: str) -> Any:
+    raise GenotypeError(f"not valid JSON: {name} is not a JSON number")
+
+
+def read_json(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """The JSON document in the file ``path``; its size is checked before it is read."""
+    try:
+        size = Path(path).stat().st_size
+        if size > limits.max_file_bytes:
+            raise GenotypeError(f"{path}: {size:,} bytes, more than the limit of {limits.max_file_bytes:,}")
+        with open(path, "rb") as stream:
+            text = stream.read(limits.max_file_bytes + 1)  # the file may grow after stat
+    except OSError as exc:
+        raise GenotypeError(f"{path}: cannot read ({exc.strerror})") from exc
+    try:
+        return parse_json(text, limits)
+    except GenotypeError as exc:
+        raise GenotypeError(f"{path}: {exc}") from exc
+
+
 def _hash(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
@@ -227,36 +305,45 @@ def parse_edge(data: Any, path: str, states: int, inputs: int, catalog: OpCatalo
         raise _fail(f"{path}.input", f"{source} is not an earlier state (0..{states - 1})")
     params = _params(data["op"], data.get("params", {}), path, catalog)
     width = data.get("width")
-    if width is not None and (isinstance(width, bool) or not isinstance(width, (int, float)) or width <= 0):
-        raise _fail(f"{path}.width", f"expected a positive number, got {width!r}")
+    if width is not None and (isinstance(width, bool) or not isinstance(width, (int, float))
+                              or not math.isfinite(width) or width <= 0):
+        raise _fail(f"{path}.width", f"expected a finite positive number, got {_show(width)}")
     reduce = data.get("reduce")
     if reduce is not None and not isinstance(reduce, bool):
-        raise _fail(f"{path}.reduce", f"expected true, false or null, got {reduce!r}")
+        raise _fail(f"{path}.reduce", f"expected true, false or null, got {_show(reduce)}")
     if reduce == (source < inputs):
         reduce = None  # canonical: the default is not spelt out
     channels = _channels(data.get("channels"), f"{path}.channels")
     return Edge(data["op"], source, params, channels, None if width is None else float(width), reduce)
 
 
-def parse_cell(data: Any, path: str, catalog: OpCatalog) -> Cell:
+def _list(value: Any, path: str, limit: int, empty: bool = False) -> list[Any]:
+    if not isinstance(value, list) or (not value and not empty):
+        raise _fail(path, "expected a list" if empty else "expected a non-empty list")
+    if len(value) > limit:
+        raise _fail(path, f"{len(value)} entries, more than the limit of {limit}")
+    return value
+
+
+def parse_cell(data: Any, path: str, catalog: OpCatalog, limits: Limits = DEFAULT_LIMITS) -> Cell:
     data = _expect_mapping(data, path, {"nodes", "output", "inputs", "combine"}, {"nodes", "output"})
     inputs = _int(data.get("inputs", 1), f"{path}.inputs", 1)
     if inputs > 2:
         raise _fail(f"{path}.inputs", f"a cell takes 1 or 2 inputs, got {inputs}")
-    if not isinstance(data["nodes"], list) or not data["nodes"]:
-        raise _fail(f"{path}.nodes", "expected a non-empty list")
+    # The canonical form orders nodes in quadratic time: a cell is kept to a size it handles at once.
+    _list(data["nodes"], f"{path}.nodes", min(limits.max_layers, MAX_CELL_NODES))
     nodes = []
+    edge_count = 0
     for index, node in enumerate(data["nodes"]):
         node_path = f"{path}.nodes[{index}]"
         node = _expect_mapping(node, node_path, {"edges", "combine"}, {"edges"})
-        if not isinstance(node["edges"], list) or not node["edges"]:
-            raise _fail(f"{node_path}.edges", "expected a non-empty list")
+        edge_count += len(_list(node["edges"], f"{node_path}.edges", limits.max_layers))
+        if edge_count > limits.max_layers:
+            raise _fail(f"{node_path}.edges", f"the cell holds more than the limit of {limits.max_layers} ops")
         edges = tuple(parse_edge(edge, f"{node_path}.edges[{i}]", inputs + index, inputs, catalog)
                       for i, edge in enumerate(node["edges"]))
         nodes.append(Node(edges, _choice(node.get("combine", "add"), f"{node_path}.combine", COMBINES)))
-    output = data["output"]
-    if not isinstance(output, list) or not output:
-        raise _fail(f"{path}.output", "expected a non-empty list of state indices")
+    output = _list(data["output"], f"{path}.output", inputs + len(nodes))
     states = inputs + len(nodes)
     for i, state in enumerate(output):
         if _int(state, f"{path}.output[{i}]") >= states:
@@ -290,18 +377,24 @@ def _parse_layer(data: Any, path: str, catalog: OpCatalog) -> Layer:
                  _int(data.get("stride", 1), f"{path}.stride", 1), params)
 
 
-def _parse_head(data: Any, path: str) -> Head:
+def _parse_head(data: Any, path: str, limits: Limits) -> Head:
     data = _expect_mapping(data, path, {"pool", "pool_size", "layers", "classifier"}, set())
     layers = []
-    for index, layer in enumerate(data.get("layers", [])):
+    for index, layer in enumerate(_list(data.get("layers", []), f"{path}.layers", limits.max_layers, empty=True)):
         layer_path = f"{path}.layers[{index}]"
-        if not isinstance(layer, Mapping) or layer.get("kind") not in HEAD_LAYER_KINDS:
+        if not isinstance(layer, Mapping) or not isinstance(layer.get("kind"), str) \
+                or layer["kind"] not in HEAD_LAYER_KINDS:
             raise _fail(f"{layer_path}.kind", f"expected one of {', '.join(HEAD_LAYER_KINDS)}")
         value_key = HEAD_LAYER_KINDS[layer["kind"]]
         _expect_mapping(layer, layer_path, {"kind", value_key}, {"kind", value_key})
         value = layer[value_key]
         if layer["kind"] == "fc":
             value = _int(value, f"{layer_path}.units", 1)
+        elif layer["kind"] == "dropout" and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                             or not 0 <= value <= 1):
+            raise _fail(f"{layer_path}.p", f"expected a probability in 0..1, got {_show(value)}")
+        elif layer["kind"] == "act" and (not isinstance(value, str) or value not in ACTIVATIONS):
+            raise _fail(f"{layer_path}.fn", f"{_show(value)} is not one of {', '.join(ACTIVATIONS)}")
         layers.append(HeadLayer(layer["kind"], value))
     classifier = data.get("classifier", True)
     if not isinstance(classifier, bool):
@@ -310,52 +403,71 @@ def _parse_head(data: Any, path: str) -> Head:
                 _int(data.get("pool_size", 1), f"{path}.pool_size", 1), tuple(layers), classifier)
 
 
-def parse_network(data: Any, catalog: OpCatalog) -> NetworkGenotype:
+def _ops_in(cell: Cell) -> int:
+    return sum(len(node.edges) for node in cell.nodes) + (cell.inputs == 2) * 2  # NASNet cells preprocess both inputs
+
+
+def parse_network(data: Any, catalog: OpCatalog, limits: Limits = DEFAULT_LIMITS) -> NetworkGenotype:
+    """The genotype ``data`` stands for; refuses it, naming the field, when it is malformed
+    or its network holds more ops than ``limits.max_layers`` (counted from the data, so
+    ``repeats: 1000000`` is refused at once)."""
     fields = {"name", "input_size", "input_channels", "num_classes", "stem", "stages", "head", "aux_heads"}
     data = _expect_mapping(data, "", fields, {"stages"})
-    stem = tuple(_parse_layer(layer, f"stem[{i}]", catalog) for i, layer in enumerate(data.get("stem", [])))
-    if not isinstance(data["stages"], list) or not data["stages"]:
-        raise _fail("stages", "expected a non-empty list")
+    stem = tuple(_parse_layer(layer, f"stem[{i}]", catalog)
+                 for i, layer in enumerate(_list(data.get("stem", []), "stem", limits.max_layers, empty=True)))
+    layers = len(stem)
     stages = []
-    for index, stage in enumerate(data["stages"]):
+    for index, stage in enumerate(_list(data["stages"], "stages", limits.max_layers)):
         path = f"stages[{index}]"
         stage = _expect_mapping(stage, path, {"cell", "first_cell", "repeats", "width", "stride", "name"}, {"cell"})
         width = stage.get("width")
         first = stage.get("first_cell")
         stages.append(Stage(
-            cell=parse_cell(stage["cell"], f"{path}.cell", catalog),
+            cell=parse_cell(stage["cell"], f"{path}.cell", catalog, limits),
             repeats=_int(stage.get("repeats", 1), f"{path}.repeats", 1),
             width=None if width is None else _int(width, f"{path}.width", 1),
             stride=_int(stage.get("stride", 1), f"{path}.stride", 1),
-            first_cell=None if first is None else parse_cell(first, f"{path}.first_cell", catalog),
-            name=str(stage.get("name", ""))))
+            first_cell=None if first is None else parse_cell(first, f"{path}.first_cell", catalog, limits),
+            name=_name(stage.get("name", ""), f"{path}.name", limits)))
+        built = stages[-1]
+        layers += _ops_in(built.first_cell or built.cell) + (built.repeats - 1) * _ops_in(built.cell)
+        if layers > limits.max_layers:
+            raise _fail(f"{path}.repeats", f"{built.repeats} takes the network past the limit of "
+                                           f"{limits.max_layers} ops")
         for cell_name, cell in (("cell", stages[-1].cell), ("first_cell", stages[-1].first_cell)):
             if cell is None or (cell_name == "cell" and stages[-1].first_cell is not None):
                 continue
             if stages[-1].stride > 1 and max(reduction_levels(cell, f"{path}.{cell_name}")) == 0:
                 raise _fail(f"{path}.stride", f"{stages[-1].stride}, but the {cell_name} has no op that reduces")
     aux_heads = []
-    for index, aux in enumerate(data.get("aux_heads", [])):
+    for index, aux in enumerate(_list(data.get("aux_heads", []), "aux_heads", limits.max_layers, empty=True)):
         path = f"aux_heads[{index}]"
         aux = _expect_mapping(aux, path, {"after_stage", "layers", "head"}, {"after_stage"})
         after = _int(aux["after_stage"], f"{path}.after_stage")
         if after >= len(stages):
             raise _fail(f"{path}.after_stage", f"{after} is not a stage (0..{len(stages) - 1})")
+        aux_layers = _list(aux.get("layers", []), f"{path}.layers", limits.max_layers, empty=True)
+        layers += len(aux_layers)
+        if layers > limits.max_layers:
+            raise _fail(f"{path}.layers", f"the network holds more than the limit of {limits.max_layers} ops")
         aux_heads.append(AuxHead(after, tuple(_parse_layer(layer, f"{path}.layers[{i}]", catalog)
-                                               for i, layer in enumerate(aux.get("layers", []))),
-                                 _parse_head(aux.get("head", {}), f"{path}.head")))
+                                               for i, layer in enumerate(aux_layers)),
+                                 _parse_head(aux.get("head", {}), f"{path}.head", limits)))
     size = data.get("input_size", 224)
     if isinstance(size, int) and not isinstance(size, bool):
         size = [size, size]
     if not isinstance(size, list) or len(size) != 2:
-        raise _fail("input_size", f"expected an integer or [height, width], got {size!r}")
+        raise _fail("input_size", f"expected an integer or [height, width], got {_show(size)}")
+    for i, side in enumerate(size):
+        if _int(side, f"input_size[{i}]", 1) > MAX_INPUT_SIDE:
+            raise _fail(f"input_size[{i}]", f"{side} is more than the limit of {MAX_INPUT_SIDE} pixels")
     return NetworkGenotype(
-        stages=tuple(stages), stem=stem, head=_parse_head(data.get("head", {}), "head"),
+        stages=tuple(stages), stem=stem, head=_parse_head(data.get("head", {}), "head", limits),
         aux_heads=tuple(aux_heads),
         input_size=(_int(size[0], "input_size[0]", 1), _int(size[1], "input_size[1]", 1)),
         input_channels=_int(data.get("input_channels", 3), "input_channels", 1),
         num_classes=_int(data.get("num_classes", 1000), "num_classes", 1),
-        name=str(data.get("name", "")))
+        name=_name(data.get("name", ""), "name", limits))
 
 
 # --- plain-dict form ------------------------------------------------------------------

@@ -8,6 +8,7 @@ copies it verbatim into a standalone source file.
 from __future__ import annotations
 
 import inspect
+import math
 from collections import OrderedDict
 from types import MappingProxyType
 from typing import Callable, Mapping, Sequence
@@ -390,6 +391,114 @@ def dropout(C_in: int, C_out: int, stride: int, p: float = 0.5) -> nn.Module:
     return nn.Dropout(p)
 
 
+# --- parameter validation -------------------------------------------------------------
+# A genotype is data read from files: each parameter is checked against what its op can
+# build before anything is built, so a bad value (``dilation: 0``, ``p: 5``, a NaN) is
+# refused with its name instead of failing, or allocating, mid-build.
+
+ParameterCheck = Callable[[object], "str | None"]
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
+
+
+def _int_at_least(minimum: int, maximum: int | None = None) -> ParameterCheck:
+    upper = "" if maximum is None else f" and <= {maximum}"
+
+    def check(value: object) -> str | None:
+        if _is_int(value) and value >= minimum and (maximum is None or value <= maximum):
+            return None
+        return f"expected an integer >= {minimum}{upper}"
+    return check
+
+
+def _int_or_pair(minimum: int, maximum: int) -> ParameterCheck:
+    single = _int_at_least(minimum, maximum)
+
+    def check(value: object) -> str | None:
+        if isinstance(value, (list, tuple)) and len(value) == 2 and all(single(v) is None for v in value):
+            return None
+        return None if single(value) is None else f"expected an integer or a pair of integers in {minimum}..{maximum}"
+    return check
+
+
+def _optional(inner: ParameterCheck) -> ParameterCheck:
+    return lambda value: None if value is None else inner(value)
+
+
+def _number(low: float, high: float = math.inf, low_open: bool = False) -> ParameterCheck:
+    def check(value: object) -> str | None:
+        if _is_number(value) and (value > low if low_open else value >= low) and value <= high:
+            return None
+        bound = f"> {low}" if low_open else f">= {low}"
+        return f"expected a finite number {bound}" + ("" if high == math.inf else f" and <= {high}")
+    return check
+
+
+def _boolean(value: object) -> str | None:
+    return None if isinstance(value, bool) else "expected true or false"
+
+
+def _one_of(*choices: str) -> ParameterCheck:
+    return lambda value: None if value in choices and isinstance(value, str) else f"expected one of {', '.join(choices)}"
+
+
+def _conv_order(value: object) -> str | None:
+    if not isinstance(value, str):
+        return "expected a string such as conv_bn_act"
+    try:
+        _order_tokens(value)
+    except OpError as exc:
+        return str(exc).split(": ", 1)[1]
+    return None
+
+
+def _groups(value: object) -> str | None:
+    return None if value == "depthwise" or (_is_int(value) and value >= 1) else "expected an integer >= 1 or 'depthwise'"
+
+
+def _connections(value: object) -> str | None:
+    if isinstance(value, (list, tuple)) and all(
+            isinstance(row, (list, tuple)) and row and all(_is_int(i) and i >= 0 for i in row) for row in value):
+        return None
+    return "expected a list of non-empty lists of input map indices"
+
+
+MAX_KERNEL = 1024  # wider than any input a genotype is built for; keeps one op's size sane
+_ACTIVATION = _one_of(*ACTIVATIONS)
+_KERNEL = _int_at_least(1, MAX_KERNEL)
+PARAMETER_CHECKS: Mapping[str, ParameterCheck] = MappingProxyType({
+    # by parameter name, for every op that takes it ...
+    "k": _KERNEL, "dilation": _int_at_least(1, MAX_KERNEL), "padding": _optional(_int_or_pair(0, MAX_KERNEL)),
+    "groups": _groups, "bias": _optional(_boolean), "act": _ACTIVATION, "fn": _ACTIVATION,
+    "bn_eps": _number(0.0, low_open=True), "repeats": _int_at_least(1, 64), "connections": _connections,
+    "ceil_mode": _boolean, "count_include_pad": _boolean, "trainable": _boolean,
+    "size": _int_at_least(1, MAX_KERNEL), "projection": _one_of("conv_bn", "conv", "pad", "factorized"),
+    "reduction": _number(0.0, low_open=True), "divisor": _int_at_least(1), "p": _number(0.0, 1.0),
+    "alpha": _number(0.0), "beta": _number(0.0), "order": _conv_order,
+    # ... and as "op.parameter" where an op gives the name another meaning
+    "conv.k": _int_or_pair(1, MAX_KERNEL), "lrn.k": _number(0.0),
+    "sep_conv.order": _one_of("act_sep_bn", "sep_bn_act", "sep_bn", "act_sep"),
+})
+
+
+def _plain_value(value: object) -> str | None:
+    """The check for a parameter no rule names (an op added with ``with_op``): JSON
+    scalars, or a flat list of them, with finite numbers."""
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    for item in items:
+        if isinstance(item, float) and not math.isfinite(item):
+            return "expected a finite number"
+        if item is not None and not isinstance(item, (bool, int, float, str)):
+            return "expected a number, string, true/false, null or a flat list of them"
+    return None
+
+
 OpConstructor = Callable[..., nn.Module]
 
 
@@ -422,19 +531,33 @@ class OpCatalog:
         signature = inspect.signature(self._ops[name])
         return {p.name: p.default for p in list(signature.parameters.values())[3:]}
 
+    def check_parameter(self, name: str, parameter: str, value: object) -> str | None:
+        """Why ``value`` cannot be ``parameter`` of op ``name`` (None when it can)."""
+        rule = PARAMETER_CHECKS.get(f"{name}.{parameter}") or PARAMETER_CHECKS.get(parameter)
+        if self._ops.get(name) not in _CATALOG_CONSTRUCTORS:
+            rule = None  # an op added with with_op: its names may mean something else
+        return (rule or _plain_value)(value)
+
     def build(self, name: str, C_in: int, C_out: int, stride: int, params: Mapping[str, object]) -> nn.Module:
         if name not in self._ops:
             raise OpError(f"{name!r} is not an op; known: {', '.join(self.names())}")
         allowed = self.parameters_of(name)
-        for key in params:
+        for key, value in params.items():
             if key not in allowed:
                 raise OpError(f"{name} takes no parameter {key!r}; it takes: {', '.join(allowed) or 'none'}")
+            complaint = self.check_parameter(name, key, value)
+            if complaint:
+                raise OpError(f"{name}: {key}: {complaint}")
         try:
             return self._ops[name](C_in, C_out, stride, **params)
         except OpError:
             raise
         except (TypeError, ValueError, RuntimeError) as exc:
             raise OpError(f"{name}: {exc}") from exc
+
+
+_CATALOG_CONSTRUCTORS = (conv, dw_conv, table_conv, sep_conv, fact_conv, max_pool, avg_pool, identity, skip,
+                         zero, se, lrn, bn, act, dropout, adaptive_avg_pool)
 
 
 def default_catalog() -> OpCatalog:
