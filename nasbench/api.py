@@ -20,6 +20,7 @@ from nasbench.driver import SearchOutcome
 from nasbench.errors import ConfigError
 from nasbench.factories import SearchParts, make_parts
 from nasbench.report import write_report
+from nasbench.run_lock import run_lock
 from nasbench.run_store import CONFIG, MemoryStore, RunStore, Store
 from search_spaces.spaces.base import Space
 
@@ -85,15 +86,17 @@ def search(space: str | Space = "nasnet", *, strategy: Any = "evolution", evalua
         cfg = validate(cfg)
     except ConfigSchemaError as exc:
         raise ConfigError(str(exc)) from None
-    store = RunStore(run_dir) if run_dir is not None else MemoryStore()
     objects = {"space": None if isinstance(space, str) else space,
                "strategy": None if isinstance(strategy, str) else strategy,
                "evaluator": None if isinstance(evaluator, str) else evaluator,
                "executor": None if isinstance(executor, str) else executor}
-    parts = make_parts(cfg, getattr(store, "run_dir", None), **objects)
-    if isinstance(store, RunStore):
+    if run_dir is None:
+        return run_parts(make_parts(cfg, None, **objects), MemoryStore(), progress=progress)
+    store = RunStore(run_dir)
+    with run_lock(store.run_dir):  # one writer per run directory, from the first file it writes
+        parts = make_parts(cfg, store.run_dir, **objects)
         store.write_text(CONFIG, OmegaConf.to_yaml(_recorded(cfg, objects)))
-    return run_parts(parts, store, progress=progress)
+        return run_parts(parts, store, progress=progress)
 
 
 def run_parts(parts: SearchParts, store: Store, progress: bool = True) -> SearchOutcome:

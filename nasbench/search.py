@@ -17,8 +17,9 @@ from nasbench.api import run_parts
 from nasbench.callable_module import make_callable
 from nasbench.config import CONF_DIR, ConfigSchemaError, check_overrides, group_choices, validate
 from nasbench.driver import SearchOutcome
-from nasbench.errors import ConfigError
+from nasbench.errors import UsageError
 from nasbench.factories import make_parts
+from nasbench.run_lock import LOCK, run_lock
 from nasbench.run_store import CONFIG, RunStore, RunStoreError
 from nasbench.strategies.base import StrategyError
 from nasbench.strategies.budget import BudgetError
@@ -119,9 +120,10 @@ def run_from_config(cfg: DictConfig, run_dir: Path, command_line: Sequence[str] 
                                + ", ".join(group_choices("space")))
     cfg = validate(cfg)
     store = RunStore(run_dir)
-    parts = make_parts(cfg, store.run_dir)
-    store.write_text(CONFIG, OmegaConf.to_yaml(cfg))
-    return run_parts(parts, store, progress=bool(cfg.progress))
+    with run_lock(store.run_dir):  # one writer per run directory, from the first file it writes
+        parts = make_parts(cfg, store.run_dir)
+        store.write_text(CONFIG, OmegaConf.to_yaml(cfg))
+        return run_parts(parts, store, progress=bool(cfg.progress))
 
 
 def _task(cfg: DictConfig) -> None:
@@ -131,7 +133,7 @@ def _task(cfg: DictConfig) -> None:
     run_dir = Path(hydra_cfg.runtime.output_dir)
     try:
         outcome = run_from_config(cfg, run_dir, list(hydra_cfg.overrides.task))
-    except (SearchUsageError, ConfigError, ConfigSchemaError, BudgetError, StrategyError, RunStoreError,
+    except (SearchUsageError, UsageError, ConfigSchemaError, BudgetError, StrategyError, RunStoreError,
             FileNotFoundError, ValueError) as exc:
         print(f"search: {str(exc).splitlines()[0]}", file=sys.stderr)
         remove_if_only_hydra(run_dir)
@@ -152,12 +154,12 @@ def _task(cfg: DictConfig) -> None:
 
 
 def remove_if_only_hydra(run_dir: Path) -> None:
-    """Remove a run directory that holds nothing but what Hydra wrote before the search
+    """Remove a run directory that holds nothing but what Hydra wrote (and our lock) before the search
     was refused (``.hydra/`` and an empty log), and its date folder if that is empty."""
     if not run_dir.is_dir() or (run_dir / CONFIG).exists():
         return
     leftovers = {path.name for path in run_dir.iterdir()}
-    if not leftovers <= {".hydra", "search.log"}:
+    if not leftovers <= {".hydra", "search.log", LOCK}:
         return
     if (run_dir / "search.log").is_file() and (run_dir / "search.log").stat().st_size:
         return

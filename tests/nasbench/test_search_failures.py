@@ -15,6 +15,7 @@ from nasbench.strategies.random_search import RandomSearch
 from search_spaces.spaces.nasbench201 import NasBench201Space
 
 TABLE = ["+space=nasbench201", "evaluator=nasbench201", "progress=false"]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def failing(candidate):
@@ -75,3 +76,26 @@ def test_a_search_refused_after_hydra_started_leaves_no_directory(tmp_path, monk
         main(["+space=nasnet", "evaluator=nasbench201", f"hydra.run.dir={run_dir}"])
     assert leaving.value.code == 2
     assert not run_dir.exists() and not run_dir.parent.exists()
+
+
+def test_one_writer_per_run_directory(tmp_path):
+    """A second process on a run directory in use is refused with the first one's pid; a
+    lock left by a killed process does not block the resume."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from nasbench.run_lock import RunLockedError, run_lock
+
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom nasbench.run_lock import run_lock\n"
+                               f"with run_lock({str(tmp_path)!r}):\n    print('held', flush=True)\n    time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(RunLockedError, match=f"another search \\(pid {holder.pid}\\) is writing"):
+        with run_lock(tmp_path):
+            pass
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    with run_lock(tmp_path):  # the dead holder's lock is gone
+        pass
