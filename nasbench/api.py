@@ -104,7 +104,8 @@ def run_parts(parts: SearchParts, store: Store, progress: bool = True) -> Search
     report (``summary.md``, plots, drawings of the best cells)."""
     outcome = parts.executor.run(parts.strategy, parts.evaluator, parts.budget, store, progress=progress)
     if isinstance(store, RunStore):
-        write_report(store, outcome.history, parts.space, parts.skeleton)
+        inputs = getattr(parts.evaluator, "network_inputs", dict)()  # what the evaluator fed the networks
+        write_report(store, outcome.history, parts.space, parts.skeleton, inputs)
     return outcome
 
 

@@ -129,8 +129,11 @@ def draw_cells(network: Mapping[str, Any], run_dir: Path, prefix: str = "best") 
 
 
 def write_report(store: RunStore, history: Sequence[HistoryRecord], space: Space,
-                 skeleton: Mapping[str, Any]) -> None:
-    """Write best.json, summary.md, the plots and the best cells' drawings."""
+                 skeleton: Mapping[str, Any], inputs: Mapping[str, Any] | None = None) -> None:
+    """Write best.json, summary.md, the plots and the best cells' drawings.
+    ``best.json`` records the space, skeleton and data ``inputs`` (classes, size,
+    channels) the point was evaluated with, and ``best_network.json`` is that network, so
+    ``rebuild best.json`` builds what the search evaluated."""
     store.write_text("summary.md", summary_markdown(history))
     if not history:
         return
@@ -138,9 +141,11 @@ def write_report(store: RunStore, history: Sequence[HistoryRecord], space: Space
     best = best_record(list(history))
     if best is None:
         return
-    store.write_json("best.json", best_summary(best))
+    inputs = dict(inputs or {})
+    store.write_json("best.json", {**best_summary(best), "space": space.name, "skeleton": dict(skeleton),
+                                   "inputs": inputs})
     try:
-        network = space.network(best.candidate.point, skeleton=skeleton).to_dict()
+        network = space.network(best.candidate.point, skeleton=skeleton, **inputs).to_dict()
     except ValueError:
         return
     store.write_json("best_network.json", network)

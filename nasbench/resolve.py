@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Collection, Mapping, Sequence
 
-from search_spaces.genotype import GenotypeError, NetworkGenotype
+from search_spaces.genotype import GenotypeError, NetworkGenotype, read_json
 from search_spaces.published import PUBLISHED, published
 from search_spaces.published import point as published_point
 from search_spaces.registry import RegistryError
@@ -85,6 +85,8 @@ class Resolved:
     space: str | None = None
     point: Mapping[str, Any] | None = None
     output: Mapping[str, Sequence[int]] | None = None
+    skeleton: Mapping[str, Any] | None = None  # a search's: the network its point was evaluated in
+    inputs: Mapping[str, Any] | None = None  # a search's data: num_classes, input_size, input_channels
 
     @property
     def is_point(self) -> bool:
@@ -113,12 +115,12 @@ class Resolved:
                 raise ResolveError(f"{self.name}: skeleton settings apply to points of a space, "
                                    f"not to a {self.origin} network")
             return _resized(self.genotype or {}, num_classes, input_size, input_channels)
-        settings = dict(skeleton or {})
+        settings = {**dict(self.skeleton or {}), **dict(skeleton or {})}
         if self.output is not None and settings.get("output") is None:
             settings["output"] = self.output
         sizes = {"num_classes": num_classes, "input_channels": input_channels,
                  "input_size": None if input_size is None else _square(input_size, self.name)}
-        given = {key: value for key, value in sizes.items() if value is not None}
+        given = {**dict(self.inputs or {}), **{key: value for key, value in sizes.items() if value is not None}}
         try:
             genotype = make_space(self.space or "").network(self.point, skeleton=settings or None, **given)
         except (SpaceError, GenotypeError, RegistryError) as exc:
@@ -264,7 +266,9 @@ def _from_run_dir(path: Path, space: str | None, spaces: SpacesTaken | None) -> 
         raise ResolveError(f"{best_path}: no 'point' field")
     _refuse_space(run_space, str(best_path), spaces)
     point = _checked_point(data["point"], _space(run_space, config_path), best_path, "point")
-    return Resolved("run", path.resolve().name, str(path.resolve()), space=run_space, point=point)
+    skeleton = data.get("skeleton", OmegaConf.to_container(config).get("space", {}).get("skeleton"))
+    return Resolved("run", path.resolve().name, str(path.resolve()), space=run_space, point=point,
+                    **_evaluated_in(best_path, {**data, "skeleton": skeleton}))
 
 
 def _from_file(path: Path, space: str | None, origins: Collection[str], spaces: SpacesTaken | None,
@@ -279,7 +283,7 @@ def _from_file(path: Path, space: str | None, origins: Collection[str], spaces: 
             if space is not None and space != wrapped:
                 raise ResolveError(f"space {space}: {path.name} says its point is of the {wrapped} space")
             space = wrapped
-        return _point_file(path, data["point"], space, "point", spaces)
+        return replace(_point_file(path, data["point"], space, "point", spaces), **_evaluated_in(path, data))
     if space is None and _looks_like_genotype(data) and not any(make_space(name).contains(data) for name in SPACES):
         if "genotype" not in origins:  # say what the file is before finding fault with it
             raise _wrong_origin(Resolved("genotype", path.stem, location), origins)
@@ -301,6 +305,23 @@ def _point_file(path: Path, point: Any, space: str | None, field: str, spaces: S
     return Resolved("file", path.stem, str(path.resolve()), space=space, point=checked)
 
 
+def _evaluated_in(path: Path, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The network a search evaluated its point in, as ``best.json`` records it: the
+    ``skeleton`` settings and the data's ``inputs`` (``{}`` where not recorded)."""
+    found: dict[str, Any] = {}
+    for key in ("skeleton", "inputs"):
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, Mapping):
+            raise ResolveError(f"{path}: {key}: expected a mapping, got {value!r}")
+        found[key] = dict(value)
+    unknown = sorted(set(found.get("inputs", {})) - {"num_classes", "input_size", "input_channels"})
+    if unknown:
+        raise ResolveError(f"{path}: inputs.{unknown[0]}: not one of num_classes, input_size, input_channels")
+    return found
+
+
 def _refuse_space(space: str, where: str, spaces: SpacesTaken | None) -> None:
     refusal = spaces.refuse(space, where) if spaces is not None else None
     if refusal is not None:
@@ -319,12 +340,16 @@ def _space(name: str, where: Path) -> Space:
 
 
 def _read_json(path: Path) -> Any:
+    """The JSON in ``path``: a file over the genotype size limit, nested past the parser's
+    depth or holding NaN/Infinity is refused in one line, before or while it is read."""
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ResolveError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ResolveError(f"{path}: cannot read ({_first_line(exc)})") from exc
+        return read_json(path)
+    except GenotypeError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, json.JSONDecodeError):
+            raise ResolveError(f"{path}: not valid JSON (line {cause.lineno}, column {cause.colno}: "
+                               f"{cause.msg})") from exc
+        raise ResolveError(_first_line(exc)) from exc
 
 
 def _checked_point(point: Any, space: Space, path: Path, field: str) -> Any:

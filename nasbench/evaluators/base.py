@@ -4,7 +4,9 @@ An evaluator is a callable ``evaluator(candidate) -> EvalResult`` (a failure is 
 not an exception). One that can report per epoch also takes ``progress=`` (the trainer's
 callback): early-stopping executors need that. Each evaluator class carries its own
 config schema (``Config``, a dataclass) and builds itself from it with
-``from_config(settings, context)``.
+``from_config(settings, context)``. One that knows the inputs of the networks it scores
+has ``network_inputs()`` (classes, input size and channels): the report then records the
+network exactly as it was evaluated.
 """
 from __future__ import annotations
 

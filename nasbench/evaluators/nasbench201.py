@@ -26,6 +26,8 @@ from search_spaces.spaces.base import SpaceError
 from search_spaces.spaces.nasbench201 import NasBench201Space
 
 DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "imagenet16")
+# (classes, input side) of each data set's networks: CIFAR at 32x32, ImageNet16-120 at 16x16.
+DATASET_INPUTS: dict[str, tuple[int, int]] = {"cifar10": (10, 32), "cifar100": (100, 32), "imagenet16": (120, 16)}
 PATH_ENV_VAR = "NASBENCH201_CSV"
 COST_COLUMN = "train_seconds_12ep_estimate"
 SEARCH_EPOCHS = 12
@@ -95,6 +97,11 @@ class NasBench201Table:
 
     def __call__(self, candidate: Candidate) -> EvalResult:
         return self.evaluate(candidate.point, seed=candidate.seed)
+
+    def network_inputs(self) -> dict[str, int]:
+        """The classes and input shape the benchmark trained its networks on."""
+        classes, size = DATASET_INPUTS[self.dataset]
+        return {"num_classes": classes, "input_size": size, "input_channels": 3}
 
     def _table(self) -> dict[str, tuple[float, float, float]]:
         if self._rows is None:

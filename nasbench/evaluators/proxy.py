@@ -68,6 +68,11 @@ class ProxyEvaluator:
                 resolution=self.data.get("resolution"))
         return self._splits
 
+    def network_inputs(self) -> dict[str, int]:
+        """The classes and input shape of the networks it trains (the data set's)."""
+        channels, height, _ = self.splits().input_shape
+        return {"num_classes": self.splits().num_classes, "input_size": height, "input_channels": channels}
+
     def __call__(self, candidate: Candidate, progress: ProgressCallback | None = None) -> EvalResult:
         return self.evaluate(candidate.point, seed=candidate.seed, progress=progress)
 
