@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from nasbench.config import CONF_DIR, ConfigSchemaError, check_overrides, validate
 from nasbench.driver import SearchOutcome
-from nasbench.errors import ConfigError
+from nasbench.errors import ConfigError, run_directory_error
 from nasbench.factories import SearchParts, make_parts
 from nasbench.report import write_report
 from nasbench.run_lock import run_lock
@@ -92,11 +92,14 @@ def search(space: str | Space = "nasnet", *, strategy: Any = "evolution", evalua
                "executor": None if isinstance(executor, str) else executor}
     if run_dir is None:
         return run_parts(make_parts(cfg, None, **objects), MemoryStore(), progress=progress)
-    store = RunStore(run_dir)
-    with run_lock(store.run_dir):  # one writer per run directory, from the first file it writes
-        parts = make_parts(cfg, store.run_dir, **objects)
-        store.write_text(CONFIG, OmegaConf.to_yaml(_recorded(cfg, objects)))
-        return run_parts(parts, store, progress=progress)
+    try:
+        store = RunStore(run_dir)
+        with run_lock(store.run_dir):  # one writer per run directory, from the first file it writes
+            parts = make_parts(cfg, store.run_dir, **objects)
+            store.write_text(CONFIG, OmegaConf.to_yaml(_recorded(cfg, objects)))
+            return run_parts(parts, store, progress=progress)
+    except OSError as exc:
+        raise run_directory_error(exc, Path(run_dir)) from None
 
 
 def run_parts(parts: SearchParts, store: Store, progress: bool = True) -> SearchOutcome:

@@ -20,6 +20,19 @@ class ConfigError(UsageError, ValueError):
     cannot score the space."""
 
 
+class RunDirectoryError(UsageError):
+    """A run directory cannot be written (disk full, read-only, vanished, no permission);
+    what was finished is on disk and ``resume=`` continues."""
+
+
+def run_directory_error(exc: OSError, run_dir: object) -> RunDirectoryError:
+    """One line naming the path, the cause and how to continue."""
+    where = exc.filename or run_dir
+    cause = exc.strerror or str(exc)
+    return RunDirectoryError(f"cannot write {where}: {cause}; every finished candidate is in {run_dir}/history.jsonl; "
+                             f"continue with: python -m nasbench.search resume={run_dir}")
+
+
 class ExportError(UsageError):
     """A network cannot be written in the requested format."""
 

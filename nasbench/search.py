@@ -17,7 +17,7 @@ from nasbench.api import run_parts
 from nasbench.callable_module import make_callable
 from nasbench.config import CONF_DIR, ConfigSchemaError, check_overrides, group_choices, validate
 from nasbench.driver import SearchOutcome
-from nasbench.errors import UsageError
+from nasbench.errors import UsageError, run_directory_error
 from nasbench.factories import make_parts
 from nasbench.run_lock import LOCK, run_lock
 from nasbench.run_store import CONFIG, RunStore, RunStoreError
@@ -137,6 +137,10 @@ def _task(cfg: DictConfig) -> None:
             FileNotFoundError, ValueError) as exc:
         print(f"search: {str(exc).splitlines()[0]}", file=sys.stderr)
         remove_if_only_hydra(run_dir)
+        raise SystemExit(2) from None
+    except OSError as exc:  # disk full, read-only, vanished, no permission: what finished is on disk
+        store_dir = Path(str(cfg.resume)).expanduser() if cfg.get("resume") else run_dir
+        print(f"search: {run_directory_error(exc, store_dir)}", file=sys.stderr)
         raise SystemExit(2) from None
     store_dir = Path(str(cfg.resume)).expanduser() if cfg.get("resume") else run_dir
     best = outcome.best

@@ -99,3 +99,31 @@ def test_one_writer_per_run_directory(tmp_path):
     holder.wait()
     with run_lock(tmp_path):  # the dead holder's lock is gone
         pass
+
+
+def test_a_full_disk_is_one_line_and_resume_loses_nothing(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from nasbench.run_store import RunStore
+
+    real_append, written = RunStore.append, []
+
+    def append_until_full(store, record):
+        if len(written) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device", str(store.history_path))
+        written.append(record)
+        real_append(store, record)
+
+    monkeypatch.setattr(RunStore, "append", append_until_full)
+    run_dir = tmp_path / "run"
+    with pytest.raises(SystemExit) as leaving:
+        main([*TABLE, "search=evolution", "budget.trials=8", f"hydra.run.dir={run_dir}"])
+    assert leaving.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0] and f"resume={run_dir}" in err[0]
+    monkeypatch.setattr(RunStore, "append", real_append)
+    assert main([f"resume={run_dir}"]) == 0
+    assert main([*TABLE, "search=evolution", "budget.trials=8", f"hydra.run.dir={tmp_path / 'reference'}"]) == 0
+    keys = [json.loads(line)["key"] for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    reference = [json.loads(line)["key"] for line in (tmp_path / "reference" / "history.jsonl").read_text().splitlines()]
+    assert keys == reference and len(keys) == 8
