@@ -41,10 +41,22 @@ def _optuna(default_sampler: str) -> Any:
         params.setdefault("sampler", default_sampler)
         if run_dir is not None:
             params.setdefault("storage", str(Path(run_dir) / OPTUNA_JOURNAL))
+            params["storage"] = str(_inside(Path(params["storage"]), Path(run_dir)))
         if "objectives" in params:
             params["objectives"] = tuple(params["objectives"])
         return OptunaStrategy(space, seed=seed, **params)
     return construct
+
+
+def _inside(path: Path, run_dir: Path) -> Path:
+    """``path`` (relative ones to ``run_dir``), which must lie inside ``run_dir``: a run
+    directory is self-contained, and a received ``config.yaml`` must not make ``resume=``
+    create files elsewhere."""
+    target = (run_dir / path).resolve() if not path.is_absolute() else path.resolve()
+    if not target.is_relative_to(run_dir.resolve()):
+        raise StrategyError(f"search.params.storage: {path} is outside the run directory {run_dir}; a run keeps "
+                            f"its Optuna journal inside it ({OPTUNA_JOURNAL})")
+    return target
 
 
 STRATEGIES: Registry[Strategy] = Registry("search", [

@@ -127,3 +127,14 @@ def test_a_full_disk_is_one_line_and_resume_loses_nothing(tmp_path, monkeypatch,
     keys = [json.loads(line)["key"] for line in (run_dir / "history.jsonl").read_text().splitlines()]
     reference = [json.loads(line)["key"] for line in (tmp_path / "reference" / "history.jsonl").read_text().splitlines()]
     assert keys == reference and len(keys) == 8
+
+
+def test_a_received_config_cannot_write_outside_its_run(tmp_path):
+    from nasbench.strategies import StrategyError, make_strategy
+
+    outside = tmp_path / "elsewhere" / "planted.journal"
+    with pytest.raises(StrategyError, match="is outside the run directory"):
+        make_strategy("tpe", NasBench201Space(), run_dir=tmp_path / "run", storage=str(outside))
+    assert not outside.exists() and not outside.parent.exists()
+    inside = make_strategy("tpe", NasBench201Space(), run_dir=tmp_path / "run", storage="my.journal")
+    assert inside.storage_path == (tmp_path / "run" / "my.journal").resolve()
