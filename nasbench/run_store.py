@@ -15,6 +15,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Protocol
@@ -124,7 +125,9 @@ def state_from_bytes(payload: bytes, name: str = STATE) -> dict[str, Any]:
     if not payload:
         raise StateFileError(f"{name} is empty")
     try:
-        data = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about a foreign pickle protocol; we say one line
+            warnings.simplefilter("ignore")
+            data = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad file
         first_line = (str(exc).strip().splitlines() or [""])[0][:160]
         raise StateFileError(f"{name} unreadable ({type(exc).__name__}: {first_line})") from None

@@ -10,7 +10,6 @@ What a trial reports is ``nasbench.executors.trial.trial_payload``.
 from __future__ import annotations
 
 import json
-import pickle
 import time
 from typing import Any
 
@@ -20,7 +19,7 @@ from ray.tune.search import Searcher
 from nasbench.driver import SearchRecorder
 from nasbench.executors.trial import FINAL_KEY, METRIC, RESULT_KEY, STARTED_KEY, candidate_config
 from nasbench.result import EvalResult
-from nasbench.run_store import HistoryRecord, RunStoreError
+from nasbench.run_store import HistoryRecord, RunStoreError, state_bytes
 from nasbench.strategies.base import Candidate
 
 
@@ -142,5 +141,6 @@ class StrategySearcher(Searcher):
                             "run python -m nasbench.search resume=RUN_DIR")
 
     def save(self, checkpoint_path: str) -> None:
+        """Tune's searcher checkpoint: the run directory's state format (data, not a pickle)."""
         with open(checkpoint_path, "wb") as stream:
-            pickle.dump(self.recorder.snapshot(), stream)
+            stream.write(state_bytes(self.recorder.snapshot()))

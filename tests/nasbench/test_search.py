@@ -2,6 +2,7 @@
 one-line errors, and kill-and-resume without losing or repeating a candidate."""
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from hydra.core.global_hydra import GlobalHydra
 
 from nasbench.config import CONF_DIR
 from nasbench.search import main, precheck, run_from_config
+from nasbench.strategies import STRATEGIES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TABLE = ["+space=nasbench201", "evaluator=nasbench201", "progress=false"]
@@ -80,32 +82,42 @@ def test_precheck_accepts_sweeps():
     assert precheck(TABLE + ["search=random,evolution", "seed=0,1"]) is None
 
 
-def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path):
-    """Kill the search process at a random moment, resume, and compare with an
-    uninterrupted run of the same config."""
-    run_dir = tmp_path / "killed"
-    args = [sys.executable, "-m", "nasbench.search", *TABLE, "search=evolution", "budget.trials=80",
-            f"hydra.run.dir={run_dir}"]
+def search_overrides(name: str) -> list[str]:
+    """The overrides that pick the registered strategy ``name`` (one without a YAML file of
+    its own is named on top of tpe's); NSGA-II trades accuracy against the table's cost."""
+    has_yaml = (CONF_DIR / "search" / f"{name}.yaml").exists()
+    chosen = [f"search={name}"] if has_yaml else ["search=tpe", f"search.name={name}"]
+    return chosen + (["search.params.objectives=[val_acc,cost_seconds]"] if name == "nsga2" else [])
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=[] if name == "evolution" else [pytest.mark.slow])
+                                  for name in STRATEGIES])
+def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path, name):
+    """Kill the search process at a random moment after ten results, resume, and compare
+    with an uninterrupted run of the same config: every registered strategy."""
+    budget, run_dir = 40, tmp_path / "killed"
+    config = TABLE + search_overrides(name) + [f"budget.trials={budget}"]
+    args = [sys.executable, "-m", "nasbench.search", *config, f"hydra.run.dir={run_dir}"]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     history = run_dir / "history.jsonl"
+    kill_after = random.Random(name).randint(10, 25)
     deadline = time.time() + 120
-    while time.time() < deadline:
-        if history.exists() and history.read_text().count("\n") >= 25:
+    while time.time() < deadline and process.poll() is None:
+        if history.exists() and history.read_text().count("\n") >= kill_after:
             break
-        time.sleep(0.02)
+        time.sleep(0.005)
     process.send_signal(signal.SIGKILL)
     process.wait()
     done_before = history.read_text().count("\n")
-    assert 0 < done_before < 80
+    assert kill_after <= done_before < budget
     resumed = subprocess.run([sys.executable, "-m", "nasbench.search", f"resume={run_dir}",
                               f"hydra.run.dir={tmp_path / 'resume-log'}"], cwd=tmp_path, env=env,
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    run_from_config(composed(TABLE + ["search=evolution", "budget.trials=80"]), tmp_path / "reference")
+    run_from_config(composed(config), tmp_path / "reference")
     assert keys(run_dir) == keys(tmp_path / "reference")
-    trials = [trial for trial, _ in keys(run_dir)]
-    assert trials == list(range(80))
+    assert [trial for trial, _ in keys(run_dir)] == list(range(budget))
 
 
 def test_help_needs_no_space(capsys):

@@ -1,0 +1,141 @@
+"""``strategy_state.pt`` holds data, not code: a damaged, foreign or crafted state file is
+refused without running anything in it, and a resume rebuilds the state from
+``history.jsonl`` to the search an uninterrupted run makes."""
+from __future__ import annotations
+
+import io
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+from nasbench.config import CONF_DIR
+from nasbench.driver import restore_run
+from nasbench.result import EvalResult
+from nasbench.run_store import STATE, HistoryRecord, RunStore, StateFileError, state_bytes, state_from_bytes
+from nasbench.search import run_from_config
+from nasbench.strategies.base import Candidate
+from nasbench.strategies.evolution import RegularizedEvolution
+from search_spaces.spaces.nasbench201 import NasBench201Space
+
+TABLE = ["+space=nasbench201", "evaluator=nasbench201", "progress=false"]
+
+
+class Planted:
+    """Unpickling this creates ``marker``: what a crafted state file would do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return Path.touch, (self.marker,)
+
+
+def crafted_pickle(marker: Path) -> bytes:
+    return pickle.dumps({"strategy": Planted(marker), "told": 0})
+
+
+def crafted_torch_file(marker: Path) -> bytes:
+    buffer = io.BytesIO()
+    torch.save({"format": "nasbench.strategy_state", "version": 1, "state": Planted(marker)}, buffer)
+    return buffer.getvalue()
+
+
+def composed(overrides: list[str]):
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        return compose(config_name="config", overrides=overrides)
+
+
+def keys(run_dir: Path) -> list[tuple[int, str]]:
+    rows = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    return [(row["trial"], row["key"]) for row in rows]
+
+
+def test_a_snapshot_round_trips_as_data():
+    strategy = RegularizedEvolution(NasBench201Space(), seed=0)
+    asked = strategy.ask()
+    snapshot = {"strategy": strategy.state_dict(), "told": 0, "pending": {asked.trial: asked}, "executor": "ray"}
+    assert state_from_bytes(state_bytes(snapshot)) == snapshot
+    with pytest.raises(TypeError, match=r"state.strategy.thing is a PosixPath, not plain data"):
+        state_bytes({"strategy": {"thing": Path("/")}, "told": 0, "pending": {}})
+
+
+def unsafe_torch_load(payload: bytes):
+    return torch.load(io.BytesIO(payload), weights_only=False)
+
+
+@pytest.mark.parametrize("make, unsafe_load", [(crafted_pickle, pickle.loads), (crafted_torch_file, unsafe_torch_load)])
+def test_a_crafted_pickle_is_refused_and_runs_nothing(tmp_path, make, unsafe_load):
+    unsafe_load(make(tmp_path / "proof"))  # the payload does run when unpickled...
+    assert (tmp_path / "proof").exists()
+    with pytest.raises(StateFileError, match=f"^{STATE} unreadable \\(UnpicklingError: ") as refused:
+        state_from_bytes(make(tmp_path / "marker"))  # ...but not when a state is read
+    assert "\n" not in str(refused.value)
+    assert not (tmp_path / "marker").exists()
+
+
+@pytest.mark.parametrize("payload, message", [
+    (b"", f"{STATE} is empty"),
+    (b"\x8a\x0b\x17 not a torch file at all", f"{STATE} unreadable"),
+    (state_bytes({"strategy": {}, "told": 0, "pending": {}})[:100], f"{STATE} unreadable"),
+])
+def test_damaged_files_are_one_line(payload, message):
+    with pytest.raises(StateFileError, match=f"^{message}") as refused:
+        state_from_bytes(payload)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_foreign_torch_file_is_not_ours():
+    buffer = io.BytesIO()
+    torch.save({"weights": torch.zeros(2)}, buffer)
+    with pytest.raises(StateFileError, match=f"^{STATE} is not a nasbench strategy state$"):
+        state_from_bytes(buffer.getvalue())
+
+
+def damage(kind: str, path: Path, marker: Path) -> None:
+    payload = path.read_bytes()
+    path.write_bytes({
+        "truncated": payload[: len(payload) // 2],
+        "empty": b"",
+        "random": bytes(range(256)) * 4,
+        "crafted": crafted_pickle(marker),
+        "missing": b"",
+    }[kind])
+    if kind == "missing":
+        path.unlink()
+
+
+@pytest.mark.parametrize("search, kind", [
+    ("evolution", "truncated"), ("evolution", "empty"), ("evolution", "random"), ("evolution", "crafted"),
+    ("evolution", "missing"), ("tpe", "crafted"), ("reinforce", "truncated"),
+])
+def test_a_damaged_state_is_rebuilt_from_the_history(tmp_path, capsys, search, kind):
+    part, marker = tmp_path / "part", tmp_path / "marker"
+    run_from_config(composed(TABLE + [f"search={search}", "budget.trials=12"]), part)
+    damage(kind, part / STATE, marker)
+    capsys.readouterr()
+    run_from_config(composed(TABLE + [f"resume={part}", "budget.trials=20"]), tmp_path / "unused",
+                    command_line=["budget.trials=20"])
+    err = capsys.readouterr().err
+    assert f"resume: {STATE} " in err and "; rebuilt from history.jsonl (12 results)" in err
+    run_from_config(composed(TABLE + [f"search={search}", "budget.trials=20"]), tmp_path / "whole")
+    assert keys(part) == keys(tmp_path / "whole")
+    assert not marker.exists()
+    assert RunStore(part).load_state()["told"] == 20
+
+
+def test_replay_leaves_the_unfinished_candidates_to_evaluate_first(tmp_path):
+    store = RunStore(tmp_path)
+    strategy = RegularizedEvolution(NasBench201Space(), seed=0)
+    asked = [strategy.ask() for _ in range(3)]
+    result = EvalResult(status="ok", val_acc=0.5, cost_seconds=1.0)
+    for candidate in (asked[0], asked[2]):  # trial 1 was in flight when the state was lost
+        store.append(HistoryRecord(candidate, result, 0.0, 1.0))
+    restored = restore_run(RegularizedEvolution(NasBench201Space(), seed=0), store)
+    assert [r.candidate.trial for r in restored.history] == [0, 2]
+    assert restored.pending == [Candidate(asked[1].trial, asked[1].point, asked[1].key, asked[1].seed)]
