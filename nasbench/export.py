@@ -186,7 +186,9 @@ def standalone_source(genotype: Mapping[str, Any], file_name: str = "this_file.p
     """Python source that imports torch alone and defines ``GENOTYPE``, ``build()`` and
     ``MODEL`` (see the module docstring)."""
     ops_names = _top_level_names(inspect.getsource(ops_module))
-    title = " ".join(str(genotype.get("name") or "network").replace("\\", "/").replace('"', "'").split())
+    # A name is text for a docstring: non-printable characters (a NUL would stop compile) become spaces.
+    name = "".join(ch if ch.isprintable() else " " for ch in str(genotype.get("name") or "network"))
+    title = " ".join(name.replace("\\", "/").replace('"', "'").split())
     parts = [HEADER.format(name=title, file=file_name)]
     for module in (ops_module, build_module):
         relative = f"search_spaces/{Path(inspect.getsourcefile(module) or module.__name__).name}"

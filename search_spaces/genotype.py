@@ -23,6 +23,7 @@ POOLS = ("avg", "max", "none")
 HEAD_LAYER_KINDS = {"fc": "units", "dropout": "p", "act": "fn"}
 MAX_CELL_NODES = 1000
 MAX_INPUT_SIDE = 2**14
+MAX_CHANNELS = 2**20  # a 3x3 conv between two such widths already holds 10^13 parameters
 
 
 class GenotypeError(ValueError):
@@ -72,9 +73,11 @@ def _expect_mapping(data: Any, path: str, allowed: set[str], required: set[str])
     return data
 
 
-def _int(value: Any, path: str, minimum: int = 0) -> int:
+def _int(value: Any, path: str, minimum: int = 0, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise _fail(path, f"expected an integer >= {minimum}, got {_show(value)}")
+    if maximum is not None and value > maximum:
+        raise _fail(path, f"{value} is more than the limit of {maximum}")
     return value
 
 
@@ -87,7 +90,7 @@ def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
 def _channels(value: Any, path: str) -> int | str | None:
     if value is None or value == "classes":
         return value
-    return _int(value, path, 1)
+    return _int(value, path, 1, MAX_CHANNELS)
 
 
 def _name(value: Any, path: str, limits: Limits) -> str:
@@ -289,7 +292,7 @@ def read_json(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Any:
     try:
         return parse_json(text, limits)
     except GenotypeError as exc:
-        raise GenotypeError(f"{path}: {exc}") from exc
+        raise GenotypeError(f"{path}: {exc}") from (exc.__cause__ or exc)
 
 
 def _hash(data: Any) -> str:
@@ -306,8 +309,8 @@ def parse_edge(data: Any, path: str, states: int, inputs: int, catalog: OpCatalo
     params = _params(data["op"], data.get("params", {}), path, catalog)
     width = data.get("width")
     if width is not None and (isinstance(width, bool) or not isinstance(width, (int, float))
-                              or not math.isfinite(width) or width <= 0):
-        raise _fail(f"{path}.width", f"expected a finite positive number, got {_show(width)}")
+                              or not math.isfinite(width) or not 0 < width <= MAX_CHANNELS):
+        raise _fail(f"{path}.width", f"expected a finite number in (0, {MAX_CHANNELS}], got {_show(width)}")
     reduce = data.get("reduce")
     if reduce is not None and not isinstance(reduce, bool):
         raise _fail(f"{path}.reduce", f"expected true, false or null, got {_show(reduce)}")
@@ -343,7 +346,7 @@ def parse_cell(data: Any, path: str, catalog: OpCatalog, limits: Limits = DEFAUL
         edges = tuple(parse_edge(edge, f"{node_path}.edges[{i}]", inputs + index, inputs, catalog)
                       for i, edge in enumerate(node["edges"]))
         nodes.append(Node(edges, _choice(node.get("combine", "add"), f"{node_path}.combine", COMBINES)))
-    output = _list(data["output"], f"{path}.output", inputs + len(nodes))
+    output = _list(data["output"], f"{path}.output", limits.max_layers)
     states = inputs + len(nodes)
     for i, state in enumerate(output):
         if _int(state, f"{path}.output[{i}]") >= states:
@@ -389,7 +392,7 @@ def _parse_head(data: Any, path: str, limits: Limits) -> Head:
         _expect_mapping(layer, layer_path, {"kind", value_key}, {"kind", value_key})
         value = layer[value_key]
         if layer["kind"] == "fc":
-            value = _int(value, f"{layer_path}.units", 1)
+            value = _int(value, f"{layer_path}.units", 1, MAX_CHANNELS)
         elif layer["kind"] == "dropout" and (isinstance(value, bool) or not isinstance(value, (int, float))
                                              or not 0 <= value <= 1):
             raise _fail(f"{layer_path}.p", f"expected a probability in 0..1, got {_show(value)}")
@@ -425,7 +428,7 @@ def parse_network(data: Any, catalog: OpCatalog, limits: Limits = DEFAULT_LIMITS
         stages.append(Stage(
             cell=parse_cell(stage["cell"], f"{path}.cell", catalog, limits),
             repeats=_int(stage.get("repeats", 1), f"{path}.repeats", 1),
-            width=None if width is None else _int(width, f"{path}.width", 1),
+            width=None if width is None else _int(width, f"{path}.width", 1, MAX_CHANNELS),
             stride=_int(stage.get("stride", 1), f"{path}.stride", 1),
             first_cell=None if first is None else parse_cell(first, f"{path}.first_cell", catalog, limits),
             name=_name(stage.get("name", ""), f"{path}.name", limits)))
@@ -465,8 +468,8 @@ def parse_network(data: Any, catalog: OpCatalog, limits: Limits = DEFAULT_LIMITS
         stages=tuple(stages), stem=stem, head=_parse_head(data.get("head", {}), "head", limits),
         aux_heads=tuple(aux_heads),
         input_size=(_int(size[0], "input_size[0]", 1), _int(size[1], "input_size[1]", 1)),
-        input_channels=_int(data.get("input_channels", 3), "input_channels", 1),
-        num_classes=_int(data.get("num_classes", 1000), "num_classes", 1),
+        input_channels=_int(data.get("input_channels", 3), "input_channels", 1, MAX_CHANNELS),
+        num_classes=_int(data.get("num_classes", 1000), "num_classes", 1, MAX_CHANNELS),
         name=_name(data.get("name", ""), "name", limits))
 
 

@@ -233,3 +233,25 @@ def test_a_reader_that_goes_away_is_no_traceback(tmp_path):
                          env={**__import__("os").environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
                          timeout=120)
     assert run.stdout.startswith("name") and "Traceback" not in run.stderr, run.stderr[-500:]
+
+
+def test_a_nul_in_the_name_is_refused_before_export(tmp_path, capsys):
+    genotype = NetworkGenotype.from_dict(network("tiny", [stage(cell([node(edge("conv", 0, k=3))]), width=4)],
+                                                 input_size=8)).to_dict()
+    genotype["name"] = "tiny\x00net"
+    path = tmp_path / "nul.json"
+    path.write_text(json.dumps(genotype))
+    assert main([str(path), "--export", str(tmp_path / "net.py")]) == 2
+    assert _one_line(capsys.readouterr().err).endswith("name: expected at most 256 printable characters, got 'tiny\\x00net'")
+    assert not (tmp_path / "net.py").exists()
+
+
+def test_files_too_large_or_too_deep_exit_2_at_once(tmp_path, capsys):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    assert main([str(deep)]) == 2
+    assert _one_line(capsys.readouterr().err).endswith("deep.json: not valid JSON: nested too deeply")
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (6 * 2**20))
+    assert main([str(big)]) == 2
+    assert _one_line(capsys.readouterr().err).endswith("big.json: 6,291,456 bytes, more than the limit of 5,242,880")

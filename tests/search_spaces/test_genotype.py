@@ -115,3 +115,37 @@ def test_aux_heads_run_in_training_only():
     logits, aux = net.train()(torch.randn(2, 3, 16, 16))
     assert logits.shape == (2, 5) and len(aux) == 1 and aux[0].shape == (2, 5)
     assert net.eval()(torch.randn(2, 3, 16, 16)).shape == (2, 5)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"dilation": 0}, "params.dilation: expected an integer >= 1"),
+    ({"order": "conv_conv"}, "params.order: 'conv_conv' must hold exactly one 'conv'"),
+    ({"bn_eps": float("nan")}, "params.bn_eps: expected a finite number > 0.0, got nan"),
+    ({"act": "sine"}, "params.act: expected one of relu"),
+])
+def test_op_parameters_are_checked_before_building(params, message):
+    data = tiny_resnet()
+    data["stages"][0]["cell"]["nodes"][0]["edges"][0]["params"].update(params)
+    with pytest.raises(GenotypeError, match=r"^stages\[0\]\.cell\.nodes\[0\]\.edges\[0\]\." + message.replace(".", r"\.")
+                       .replace("(", r"\(").replace("[", r"\[")):
+        NetworkGenotype.from_dict(data)
+    with pytest.raises(OpError):  # the catalog refuses it too, for callers that skip the parser
+        default_catalog().build("conv", 4, 4, 1, params)
+
+
+def test_the_op_count_is_refused_from_the_data_before_building():
+    data = tiny_resnet()
+    data["stages"][1]["repeats"] = 1_000_000
+    with pytest.raises(GenotypeError, match=r"^stages\[1\]\.repeats: 1000000 takes the network past the limit of 10000"):
+        NetworkGenotype.from_dict(data)
+    with pytest.raises(BuildError, match=r"^stages\[1\]\.repeats: the network passes the limit of 10,000 ops"):
+        build_network(data)
+
+
+def test_the_parameter_limit_is_checked_before_memory_is_given():
+    data = NetworkGenotype.from_dict(tiny_resnet()).to_dict()
+    with pytest.raises(BuildError, match=r"^stages\[0\]\.cell\.nodes\[1\]\.edges\[0\]: the network passes the limit of 1,000 "):
+        build_network(data, max_parameters=1_000)
+    data["stages"][1]["width"] = 2**20  # a 3x3 conv of 10^13 parameters: counted on the meta device
+    with pytest.raises(BuildError, match="the network passes the limit of 10,000,000,000 parameters"):
+        build_network(data)
