@@ -7,20 +7,25 @@ image, row-major) and whose labels sit under ``b'labels'`` (CIFAR-10) or
 ``b'fine_labels'`` (CIFAR-100).
 
 The loader looks in ``root`` for the extracted folder, then for the archive (which it
-extracts there), then downloads the archive from the official address and checks its
-md5. When all three fail it raises :class:`DatasetNotFoundError` with a one-line message
-that says where it looked and how to provide the files.
+extracts there), then downloads the archive from the official address. An archive, found
+or downloaded, is extracted only when its md5 is the official one (``CifarArchive.md5``).
+The batch files are read with an unpickler that admits only what the official batches
+hold (dicts, lists, bytes, ints and uint8 numpy arrays), so a crafted batch in ``root``
+is refused instead of run. When the files cannot be had it raises
+:class:`DatasetNotFoundError` with a one-line message that says where it looked and how
+to provide the files; a refused archive or batch raises :class:`DatasetIntegrityError`.
 """
 from __future__ import annotations
 
 import hashlib
+import importlib
 import pickle
 import shutil
 import tarfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 import torch
@@ -34,6 +39,11 @@ Downloader = Callable[[str, Path], None]
 
 class DatasetNotFoundError(FileNotFoundError):
     """The data set's files are not on disk and could not be downloaded."""
+
+
+class DatasetIntegrityError(DatasetNotFoundError):
+    """An archive's md5 is not the official one, or a batch file holds something the
+    official batches do not (a reference to code, say)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,14 @@ def _download(spec: CifarArchive, root: Path, downloader: Downloader) -> None:
         partial.unlink(missing_ok=True)
 
 
+def _check_md5(archive: Path, spec: CifarArchive) -> None:
+    """Refuse an archive that is not the official one before anything in it is extracted."""
+    digest = file_md5(archive)
+    if digest != spec.md5:
+        raise DatasetIntegrityError(f"{archive}: md5 {digest} is not the official {spec.md5}; "
+                                    f"remove it, or put the archive from {spec.url} there")
+
+
 def locate(spec: CifarArchive, root: str | Path, *, download: bool = True,
            downloader: Downloader | None = None) -> Path:
     """The folder holding ``spec``'s batch files, extracting or downloading as needed.
@@ -139,6 +157,7 @@ def locate(spec: CifarArchive, root: str | Path, *, download: bool = True,
         except Exception as error:  # any failure of the network or the disk ends the same way
             failure = f"download from {spec.url} failed ({_one_line(error)})"
     if archive.is_file():
+        _check_md5(archive, spec)
         _extract(archive, root)
         missing = _missing_files(folder, spec)
         if not missing:
@@ -151,14 +170,61 @@ def locate(spec: CifarArchive, root: str | Path, *, download: bool = True,
     )
 
 
+# The globals a CIFAR batch may name. The official files (Python 2, protocol 2) name
+# numpy.core.multiarray._reconstruct, numpy.ndarray and numpy.dtype; NumPy 2 spells the
+# first numpy._core.multiarray, and Python 3 writes protocol-2 bytes with _codecs.encode.
+_BATCH_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "numpy.core.multiarray"),
+    ("numpy._core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "numpy.core.multiarray"),
+    ("numpy", "ndarray"): ("numpy",),
+    ("numpy", "dtype"): ("numpy",),
+    ("_codecs", "encode"): ("_codecs",),
+}
+
+
+class BatchUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only ``_BATCH_GLOBALS``: anything else a pickle names
+    (``os.system``, ``builtins.exec``, a class) is refused before it is looked up."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        homes = _BATCH_GLOBALS.get((module, name))
+        if homes is None:
+            raise pickle.UnpicklingError(f"it names {module}.{name}, which CIFAR batches do not hold")
+        for home in homes:
+            try:
+                return getattr(importlib.import_module(home), name)
+            except (ImportError, AttributeError):
+                continue
+        raise pickle.UnpicklingError(f"{module}.{name} is not available in this NumPy")
+
+
+def load_batch(handle: BinaryIO, where: Path, label_key: bytes) -> dict[bytes, Any]:
+    """One batch file's dict, read with ``BatchUnpickler``; anything else is refused with
+    one ``DatasetIntegrityError`` line."""
+    try:
+        # NOTE: the official files are Python 2 pickles; "bytes" keeps their str keys
+        # as bytes and decodes the numpy array without guessing an encoding.
+        record = BatchUnpickler(handle, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
+            AttributeError, MemoryError) as error:
+        raise DatasetIntegrityError(f"{where}: refused as a CIFAR batch ({' '.join(str(error).split())})") from error
+    data = record.get(b"data") if isinstance(record, dict) else None
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.size % 3072:
+        raise DatasetIntegrityError(f"{where}: refused as a CIFAR batch (no uint8 N×3072 array under b'data')")
+    labels = record.get(label_key)
+    if not isinstance(labels, list) or len(labels) * 3072 != data.size \
+            or not all(isinstance(label, int) for label in labels):
+        raise DatasetIntegrityError(f"{where}: refused as a CIFAR batch (no list of one int label per image "
+                                    f"under {label_key!r})")
+    return record
+
+
 def read_batches(folder: Path, names: tuple[str, ...], label_key: bytes) -> tuple[Tensor, Tensor]:
     """Images (uint8 N×3×32×32) and labels (int64 N) of the pickled batch files ``names``."""
     images, labels = [], []
     for name in names:
         with open(folder / name, "rb") as handle:
-            # NOTE: the official files are Python 2 pickles; "bytes" keeps their str keys
-            # as bytes and decodes the numpy array without guessing an encoding.
-            record = pickle.load(handle, encoding="bytes")
+            record = load_batch(handle, folder / name, label_key)
         images.append(np.asarray(record[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
         labels.append(np.asarray(record[label_key], dtype=np.int64))
     return torch.from_numpy(np.concatenate(images)), torch.from_numpy(np.concatenate(labels))

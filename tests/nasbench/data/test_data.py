@@ -74,7 +74,9 @@ def test_cifar10_from_tarball_matches_folder(tmp_path):
     from_folder = load_cifar10(write_cifar(tmp_path / "a", CIFAR10), val_size=6, seed=3)
     root = write_cifar(tmp_path / "b", CIFAR10, archive=True)
     assert not (root / CIFAR10.folder).exists()
-    from_archive = load_cifar10(root, val_size=6, seed=3, download=False)
+    # A test-made archive is not the official one: the spec names its md5, as a mirror would.
+    spec = dataclasses.replace(CIFAR10, md5=file_md5(root / CIFAR10.archive))
+    from_archive = load_cifar(spec, root, val_size=6, seed=3, download=False)
     assert (root / CIFAR10.folder / "test_batch").is_file()
     assert torch.equal(from_folder.val[0], from_archive.val[0])
     assert torch.equal(from_folder.train[1], from_archive.train[1])
@@ -192,3 +194,47 @@ def test_registry_is_immutable_and_names_the_known_sets():
 def test_splits_move_to_a_device():
     splits = load_digits().to("cpu")
     assert splits.train[0].device.type == "cpu" and "train=1257" in repr(splits)
+
+
+def test_a_local_archive_with_another_md5_is_not_extracted(tmp_path):
+    root = write_cifar(tmp_path, CIFAR10, archive=True)
+    with pytest.raises(cifar.DatasetIntegrityError, match=f"md5 [0-9a-f]{{32}} is not the official {CIFAR10.md5}"):
+        load_cifar10(root, download=False)
+    assert not (root / CIFAR10.folder).exists()
+
+
+class _WritesMarker:
+    """Unpickling this runs code: it opens (creates) the marker file."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_crafted_batch_runs_nothing_and_gives_one_line(tmp_path):
+    root = write_cifar(tmp_path / "data", CIFAR10)
+    marker = tmp_path / "marker"
+    crafted = {b"batch_label": b"x", b"labels": [0], b"data": _WritesMarker(marker)}
+    payload = pickle.dumps(crafted, protocol=2)
+    pickle.loads(payload).get(b"data").close()  # the control: a plain unpickler runs it
+    assert marker.is_file()
+    marker.unlink()
+    (root / CIFAR10.folder / "data_batch_3").write_bytes(payload)
+    with pytest.raises(cifar.DatasetIntegrityError) as caught:
+        load_cifar10(root, download=False)
+    assert not marker.exists()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.endswith("data_batch_3: refused as a CIFAR batch (it names io.open, which CIFAR batches do not hold)")
+
+
+@pytest.mark.parametrize("record", [[1, 2], {b"data": np.zeros((1, 3072), np.float32), b"labels": [0]},
+                                    {b"data": np.zeros((2, 3072), np.uint8), b"labels": [0]}, {b"labels": [0]}])
+def test_a_batch_of_another_shape_is_refused(tmp_path, record):
+    root = write_cifar(tmp_path, CIFAR10)
+    with open(root / CIFAR10.folder / "test_batch", "wb") as handle:
+        pickle.dump(record, handle, protocol=2)
+    with pytest.raises(cifar.DatasetIntegrityError, match="test_batch: refused as a CIFAR batch"):
+        load_cifar10(root, download=False)
