@@ -132,16 +132,19 @@ def replay_history(strategy: Strategy, history: list[HistoryRecord]) -> list[Can
     """Tell a fresh ``strategy`` every row of ``history`` by asking again; return the
     candidates asked on the way whose results never came (to evaluate first).
 
-    Trial ``k`` is asked, after every trial before it, just before its result is told:
-    the order of a one-at-a-time search, so its replay is exact. An asynchronous search
-    may have asked a trial before results that came earlier in the history; a strategy
-    whose proposal depended on that is caught by the key check (a one-line error).
+    Asks go in trial order. Before a row is told, its trial and every trial before it are
+    asked, and so is each next trial whose evaluation started before the row finished
+    (it must have been asked before the row was told: asynchronous workers). That is
+    the order of the search for one-at-a-time search and for every trial in flight whose
+    evaluation had begun; a strategy whose proposal depended on an order the timestamps
+    cannot show (a trial queued a while before it started) is caught by the key check.
     """
+    started = {record.candidate.trial: record.started for record in history}
     asked: dict[int, Candidate] = {}
     next_trial = 0
     for record in history:
         trial = record.candidate.trial
-        while next_trial <= trial:
+        while next_trial <= trial or started.get(next_trial, math.inf) < record.finished:
             candidate = strategy.ask()
             asked[candidate.trial] = candidate
             next_trial = candidate.trial + 1

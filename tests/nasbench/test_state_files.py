@@ -18,7 +18,7 @@ from nasbench.driver import restore_run
 from nasbench.result import EvalResult
 from nasbench.run_store import STATE, HistoryRecord, RunStore, StateFileError, state_bytes, state_from_bytes
 from nasbench.search import run_from_config
-from nasbench.strategies.base import Candidate
+from nasbench.strategies.base import Candidate, derive_seed
 from nasbench.strategies.evolution import RegularizedEvolution
 from search_spaces.spaces.nasbench201 import NasBench201Space
 
@@ -139,3 +139,22 @@ def test_replay_leaves_the_unfinished_candidates_to_evaluate_first(tmp_path):
     restored = restore_run(RegularizedEvolution(NasBench201Space(), seed=0), store)
     assert [r.candidate.trial for r in restored.history] == [0, 2]
     assert restored.pending == [Candidate(asked[1].trial, asked[1].point, asked[1].key, asked[1].seed)]
+
+
+def test_replay_of_an_asynchronous_search_asks_what_had_started_before_each_result(tmp_path):
+    """Two workers: trial k+2 is asked when trial k's result arrives, so trial k+1 was
+    asked before it; the replay follows the timestamps, not one-at-a-time order."""
+    def strategy():
+        return RegularizedEvolution(NasBench201Space(), seed=1, population_size=2, sample_size=2)
+
+    live, store, clock = strategy(), RunStore(tmp_path), iter(range(1000))
+    in_flight = [(live.ask(), next(clock)) for _ in range(2)]
+    while in_flight:
+        candidate, started = in_flight.pop(0)
+        result = EvalResult(status="ok", val_acc=derive_seed(0, candidate.key) / 2**32, cost_seconds=1.0)
+        store.append(HistoryRecord(candidate, result, float(started), float(next(clock))))
+        live.tell(candidate, result)
+        if candidate.trial < 14:
+            in_flight.append((live.ask(), next(clock)))
+    restored = restore_run(strategy(), store)  # no state file: replayed
+    assert len(restored.history) == 16 and restored.pending == []
