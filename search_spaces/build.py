@@ -144,6 +144,8 @@ class Cell(nn.Module):
         if self.num_inputs == 2:
             # Both inputs are mapped to the cell width; an input at twice the resolution of
             # the other (after a reduction cell) is reduced first (NASNet, DARTS).
+            # Each map is a 1x1 conv (or two halves) and a BN: counted before it is built.
+            budget.charge((states[0] + states[1] + 4) * width, f"{where}.inputs")
             scale_pp, scale_p = input_scales[-2], input_scales[-1]
             if scale_pp == scale_p:
                 self.preprocess.append(ReLUConvBN(states[0], width))

@@ -533,9 +533,10 @@ class OpCatalog:
 
     def check_parameter(self, name: str, parameter: str, value: object) -> str | None:
         """Why ``value`` cannot be ``parameter`` of op ``name`` (None when it can)."""
-        rule = PARAMETER_CHECKS.get(f"{name}.{parameter}") or PARAMETER_CHECKS.get(parameter)
-        if self._ops.get(name) not in _CATALOG_CONSTRUCTORS:
-            rule = None  # an op added with with_op: its names may mean something else
+        constructor = self._ops.get(name)
+        if constructor not in _CATALOG_CONSTRUCTORS:
+            return _plain_value(value)  # an op added with with_op: its names may mean something else
+        rule = PARAMETER_CHECKS.get(f"{constructor.__name__}.{parameter}") or PARAMETER_CHECKS.get(parameter)
         return (rule or _plain_value)(value)
 
     def build(self, name: str, C_in: int, C_out: int, stride: int, params: Mapping[str, object]) -> nn.Module:
