@@ -42,6 +42,30 @@ def count_ops(genotype: Mapping[str, Any]) -> tuple[int, str]:
     return total, field
 
 
+WIDE = 4096  # wider than any zoo network declares; a wider one is counted on meta first
+
+
+def declared_width(genotype: Mapping[str, Any]) -> float:
+    """The widest channel count the data of ``genotype`` names (stage widths, times any
+    edge's ``width`` multiplier; explicit ``channels``; head ``units``)."""
+    widest = 0.0
+    for layer in [*genotype.get("stem", []), *(layer for aux in genotype.get("aux_heads", [])
+                                              for layer in aux.get("layers", []))]:
+        if isinstance(layer.get("channels"), int):
+            widest = max(widest, layer["channels"])
+    for stage in genotype.get("stages", []):
+        width = stage.get("width") or 1
+        widest = max(widest, width)
+        for cell in (stage["cell"], stage.get("first_cell") or stage["cell"]):
+            for node in cell["nodes"]:
+                for edge in node["edges"]:
+                    widest = max(widest, edge["channels"] if isinstance(edge.get("channels"), int) else 0,
+                                 width * (edge.get("width") or 1))
+    for head in [genotype.get("head", {}), *(aux.get("head", {}) for aux in genotype.get("aux_heads", []))]:
+        widest = max([widest, *(layer.get("units", 0) for layer in head.get("layers", []))])
+    return widest
+
+
 class ParameterBudget:
     """Parameters counted while a network is built, refused past ``limit``. A wide op is
     counted on the meta device before it is built for real."""
@@ -396,7 +420,11 @@ def build_network(genotype: Mapping[str, Any], num_classes: int | None = None,
     """Build an ``nn.Module`` from a network genotype in its plain-dict form; with a
     ``seed`` the initial weights are drawn from it (and the global RNG is left as it was).
     A network of more than ``MAX_LAYERS`` ops or ``max_parameters`` parameters is refused
-    before it is allocated."""
+    before it is allocated: a network declaring widths past ``WIDE`` is first built on the
+    meta device, where its parameters are counted without storage."""
+    if declared_width(genotype) > WIDE and torch.empty(0).device.type != "meta":
+        with torch.device("meta"):
+            Network(genotype, num_classes=num_classes, catalog=catalog, max_parameters=max_parameters)
     if seed is None:
         return Network(genotype, num_classes=num_classes, catalog=catalog, max_parameters=max_parameters)
     with torch.random.fork_rng(devices=[]):
