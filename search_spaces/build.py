@@ -27,7 +27,7 @@ MAX_PARAMETERS = 10**10
 _PROBE_ABOVE = 2**20
 
 
-def count_ops(genotype: Mapping[str, Any]) -> tuple[int, str]:
+def count_ops(genotype: Mapping[str, Any], limit: int = MAX_LAYERS) -> tuple[int, str]:
     """How many ops the network of ``genotype`` (plain dict) holds, counted from the data
     alone, and the field that took the count to where it is (a stage's ``repeats``)."""
     def in_cell(cell: Mapping[str, Any]) -> int:
@@ -37,7 +37,7 @@ def count_ops(genotype: Mapping[str, Any]) -> tuple[int, str]:
         repeats = int(stage.get("repeats", 1))
         total += in_cell(stage.get("first_cell") or stage["cell"]) + (repeats - 1) * in_cell(stage["cell"])
         field = f"stages[{index}].repeats"
-        if total > MAX_LAYERS:
+        if total > limit:
             break
     return total, field
 
@@ -331,12 +331,13 @@ class Network(nn.Module):
     """Stem -> stages of cells -> head; auxiliary heads after chosen stages in training."""
 
     def __init__(self, genotype: Mapping[str, Any], num_classes: int | None = None,
-                 catalog: OpCatalog | None = None, max_parameters: int = MAX_PARAMETERS):
+                 catalog: OpCatalog | None = None, max_parameters: int = MAX_PARAMETERS,
+                 max_layers: int = MAX_LAYERS):
         super().__init__()
         catalog = catalog or default_catalog()
-        layers, field = count_ops(genotype)
-        if layers > MAX_LAYERS:
-            raise BuildError(f"{field}: the network passes the limit of {MAX_LAYERS:,} ops")
+        layers, field = count_ops(genotype, max_layers)
+        if layers > max_layers:
+            raise BuildError(f"{field}: the network passes the limit of {max_layers:,} ops")
         budget = ParameterBudget(max_parameters)
         self.num_classes = int(num_classes if num_classes is not None else genotype["num_classes"])
         size = genotype["input_size"]
@@ -416,17 +417,17 @@ class Network(nn.Module):
 
 def build_network(genotype: Mapping[str, Any], num_classes: int | None = None,
                   catalog: OpCatalog | None = None, seed: int | None = None,
-                  max_parameters: int = MAX_PARAMETERS) -> Network:
+                  max_parameters: int = MAX_PARAMETERS, max_layers: int = MAX_LAYERS) -> Network:
     """Build an ``nn.Module`` from a network genotype in its plain-dict form; with a
     ``seed`` the initial weights are drawn from it (and the global RNG is left as it was).
-    A network of more than ``MAX_LAYERS`` ops or ``max_parameters`` parameters is refused
+    A network of more than ``max_layers`` ops or ``max_parameters`` parameters is refused
     before it is allocated: a network declaring widths past ``WIDE`` is first built on the
     meta device, where its parameters are counted without storage."""
     if declared_width(genotype) > WIDE and torch.empty(0).device.type != "meta":
         with torch.device("meta"):
-            Network(genotype, num_classes=num_classes, catalog=catalog, max_parameters=max_parameters)
+            Network(genotype, num_classes, catalog, max_parameters, max_layers)
     if seed is None:
-        return Network(genotype, num_classes=num_classes, catalog=catalog, max_parameters=max_parameters)
+        return Network(genotype, num_classes, catalog, max_parameters, max_layers)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return Network(genotype, num_classes=num_classes, catalog=catalog, max_parameters=max_parameters)
+        return Network(genotype, num_classes, catalog, max_parameters, max_layers)

@@ -33,12 +33,11 @@ class GenotypeError(ValueError):
 @dataclass(frozen=True)
 class Limits:
     """How large a genotype may be, checked before anything is built: a file's size, and
-    the network's op count (``layers``, every edge and stem/aux layer once per repeat).
-    ``max_parameters`` is enforced by ``search_spaces.build`` while it builds."""
+    the network's op count (``layers``: every edge, stem and aux layer once per repeat).
+    The parameter count is limited by the builder (``build_network(max_parameters=...)``)."""
 
     max_file_bytes: int = 5 * 2**20
     max_layers: int = 10**4
-    max_parameters: int = 10**10
     max_name_chars: int = 256
 
 

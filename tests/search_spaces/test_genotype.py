@@ -8,7 +8,7 @@ import torch
 from search_spaces.blocks import basic_block, bottleneck, branches
 from search_spaces.build import BuildError, build_network
 from search_spaces.dsl import cell, edge, head, layer, network, node, stage
-from search_spaces.genotype import GenotypeError, NetworkGenotype
+from search_spaces.genotype import GenotypeError, Limits, NetworkGenotype
 from search_spaces.ops import OpError, conv, default_catalog
 
 
@@ -152,3 +152,14 @@ def test_the_parameter_limit_is_checked_before_memory_is_given():
     with pytest.raises(BuildError, match="the network passes the limit of 10,000,000,000 parameters"):
         build_network(data)
     assert time.perf_counter() - start < 5
+
+
+def test_the_limits_are_configurable():
+    data = tiny_resnet()
+    NetworkGenotype.from_dict(data)
+    with pytest.raises(GenotypeError, match=r"^stages\[1\]\.repeats: 1 takes the network past the limit of 5 ops"):
+        NetworkGenotype.from_dict(data, limits=Limits(max_layers=5))
+    with pytest.raises(BuildError, match=r"^stages\[1\]\.repeats: the network passes the limit of 5 ops"):
+        build_network(NetworkGenotype.from_dict(data).to_dict(), max_layers=5)
+    with pytest.raises(GenotypeError, match="bytes, more than the limit of 10"):
+        NetworkGenotype.from_json(json.dumps(data), limits=Limits(max_file_bytes=10))
