@@ -84,10 +84,9 @@ def restore_run(strategy: Strategy, store: Store) -> RestoredRun:
     """Bring ``strategy`` up to date with the run in ``store`` (nothing for a new run).
 
     The saved state has seen the first ``told`` history rows. Rows after those were
-    appended by a process killed before it saved: each is told now. With ``pending``
-    in the state (every state this loop writes) each such row must be one of those
-    candidates; a state without it is caught up by asking again, which proposes the same
-    trials since a strategy's randomness derives from the trial number.
+    appended by a process killed before it saved: each is told now, and each must be one
+    of the state's ``pending`` candidates (a candidate is saved as pending before it is
+    evaluated).
 
     A missing or damaged state file (truncated, foreign, a crafted pickle: it is read as
     data only) is rebuilt by replaying the whole history into the fresh strategy
@@ -105,13 +104,7 @@ def restore_run(strategy: Strategy, store: Store) -> RestoredRun:
     told = int(saved["told"])
     if told > len(history):
         raise RunStoreError(f"resume: the saved state has seen {told} results but history.jsonl holds {len(history)}")
-    if saved.get("pending") is None:
-        for record in history[told:]:
-            candidate = strategy.ask()
-            _check_same(record, candidate)
-            strategy.tell(candidate, record.result)
-        return RestoredRun(history, [])
-    pending = dict(saved["pending"])
+    pending = dict(saved.get("pending") or {})
     for record in history[told:]:
         candidate = pending.pop(record.candidate.trial, None)
         if candidate is None:
