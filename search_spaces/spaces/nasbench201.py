@@ -22,6 +22,7 @@ from typing import Any, Mapping, Sequence
 
 from search_spaces.genotype import NetworkGenotype
 from search_spaces.spaces.base import Decision, SpaceError, skeleton_settings
+from search_spaces.spaces.encodings import path_encoding
 
 # NAS-Bench-201's network: N=5 cells per stage, C=16 (Dong & Yang 2020, Sec. 2.1).
 SKELETON_DEFAULTS: Mapping[str, Any] = {"name": "nasbench201", "cells_per_stage": 5, "filters": 16,
@@ -80,6 +81,17 @@ def format_arch(ops: Sequence[str]) -> str:
     return "+".join("|" + "|".join(node) + "|" for node in nodes)
 
 
+# The ops a path can follow (``none`` is no connection).
+PATH_OPS: tuple[str, ...] = tuple(op for op in OPS if op != "none")
+
+
+def _routes(source: int, target: int) -> list[tuple[int, ...]]:
+    """Every node sequence from ``source`` to ``target`` of the complete DAG."""
+    if source == target:
+        return [(target,)]
+    return [(source, *rest) for step in range(source + 1, target + 1) for rest in _routes(step, target)]
+
+
 def arch_edges(point: str) -> list[tuple[int, int, str]]:
     """The edge list ``(source, target, op)`` of a cell, for the network builder."""
     return parse_arch(point)
@@ -119,6 +131,25 @@ class NasBench201Space:
         edge = rng.randrange(len(ops))
         ops[edge] = rng.choice([op for op in OPS if op != ops[edge]])
         return format_arch(ops)
+
+    def neighbours(self, point: Any) -> list[str]:
+        """Every cell ``mutate`` can reach: each edge changed to each other op (24), edges
+        in string order, ops in ``OPS`` order."""
+        ops = [op for _, _, op in parse_arch(point)]
+        return [format_arch(ops[:edge] + [op] + ops[edge + 1:])
+                for edge in range(len(ops)) for op in OPS if op != ops[edge]]
+
+    def features(self, point: Any) -> list[float]:
+        """The path encoding (White et al., BANANAS, AAAI 2021, Sec. 4): one feature per op
+        sequence of length 1..3 along a path from node 0 to node 3 (``none`` cuts a path),
+        over the 4 other ops: 4 + 16 + 64 = 84 features."""
+        op_of = {(source, target): op for source, target, op in parse_arch(point)}
+        paths = []
+        for route in _routes(0, NUM_NODES - 1):
+            ops = [op_of[edge] for edge in zip(route, route[1:])]
+            if "none" not in ops:
+                paths.append([PATH_OPS.index(op) for op in ops])
+        return path_encoding(paths, len(PATH_OPS), NUM_NODES - 1)
 
     def contains(self, point: Any) -> bool:
         try:
