@@ -59,8 +59,10 @@ NASNET_OPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "conv_1x7_7x1": _op("fact_conv", k=7),
     # NOTE: NASNet lists a "3x3 dilated convolution" without saying more; we read it as a
     # full 3×3 convolution with dilation 2 in NASNet's ReLU-conv-BN order (the TF-slim
-    # release implements none of NASNet-A's cells with it, so no code settles it).
-    "dil_conv_3x3": _op("conv", k=3, dilation=2, order="act_conv_bn"),
+    # release implements none of NASNet-A's cells with it, so no code settles it). It is
+    # not DARTS' dil_conv_3x3 (separable), hence its own name; points written before the
+    # rename say dil_conv_3x3 and still read as this op (NASNET_RENAMED).
+    "full_dil_conv_3x3": _op("conv", k=3, dilation=2, order="act_conv_bn"),
     "avg_pool_3x3": _op("avg_pool", k=3),
     "max_pool_3x3": _op("max_pool", k=3),
     "max_pool_5x5": _op("max_pool", k=5),
@@ -72,6 +74,12 @@ NASNET_OPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "sep_conv_5x5": _op("sep_conv", k=5, repeats=2),
     "sep_conv_7x7": _op("sep_conv", k=7, repeats=2),
 })
+
+# Old spellings of the nasnet space's ops -> their names now. A nasnet point (5 blocks of
+# [op, input, op, input]) only ever came from this space, so its dil_conv_3x3 is the full
+# dilated conv it built then; a DARTS-format cell's dil_conv_3x3 is read by
+# search_spaces.formats, which maps it to the separable op whatever the space.
+NASNET_RENAMED: Mapping[str, str] = MappingProxyType({"dil_conv_3x3": "full_dil_conv_3x3"})
 
 AMOEBA_OPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "identity": _IDENTITY,  # the TF release calls it 'none'
@@ -112,6 +120,8 @@ class TwoInputCellSpace:
     docstring). ``distinct_inputs``: a block's two inputs must differ (DARTS).
     ``output``: ``"unused"`` concatenates the states no block reads, the cell inputs
     included (NASNet, AmoebaNet, ENAS); ``"all_nodes"`` concatenates every block (DARTS).
+    ``renamed``: old op names this space still reads (old -> current); ``check`` returns
+    the current names.
 
     Decisions, per cell (normal, then reduce) and per block: ``input_a`` (0..i+1),
     ``input_b``, ``op_a``, ``op_b`` (NASNet's controller order, Sec. 3). Input decisions
@@ -120,7 +130,7 @@ class TwoInputCellSpace:
     """
 
     def __init__(self, name: str, ops: Mapping[str, Mapping[str, Any]], blocks: int, distinct_inputs: bool,
-                 output: str, paper: str):
+                 output: str, paper: str, renamed: Mapping[str, str] | None = None):
         if output not in OUTPUT_RULES:
             raise ValueError(f"output: {output!r} is not one of {', '.join(OUTPUT_RULES)}")
         self.name = name
@@ -130,6 +140,7 @@ class TwoInputCellSpace:
         self.distinct_inputs = bool(distinct_inputs)
         self.output = output
         self.paper = paper
+        self.renamed: Mapping[str, str] = MappingProxyType(dict(renamed or {}))
         decisions = []
         for kind in CELL_KINDS:
             for block in range(self.blocks):
@@ -167,6 +178,7 @@ class TwoInputCellSpace:
                 if not isinstance(block, (list, tuple)) or len(block) != 4:
                     raise SpaceError(f"{path}: expected [op_a, input_a, op_b, input_b], got {block!r}")
                 op_a, in_a, op_b, in_b = block
+                op_a, op_b = self.renamed.get(op_a, op_a), self.renamed.get(op_b, op_b)
                 for op in (op_a, op_b):
                     if op not in self.ops:
                         raise SpaceError(f"{path}: {op!r} is not an op of {self.name}; ops: {', '.join(self.op_names)}")
@@ -335,7 +347,7 @@ class TwoInputCellSpace:
 
 def nasnet_space() -> TwoInputCellSpace:
     return TwoInputCellSpace(
-        "nasnet", NASNET_OPS, blocks=5, distinct_inputs=False, output="unused",
+        "nasnet", NASNET_OPS, blocks=5, distinct_inputs=False, output="unused", renamed=NASNET_RENAMED,
         paper="Learning Transferable Architectures for Scalable Image Recognition (Zoph et al. 2018), "
               "https://arxiv.org/abs/1707.07012")
 
