@@ -29,13 +29,19 @@ def nasbench201_cell(point: str) -> dict[str, Any]:
 
 
 def residual_reduction() -> dict[str, Any]:
-    """NAS-Bench-201's reduction block: a stride-2 basic residual block whose shortcut is
-    2×2 average pooling then a 1×1 conv."""
+    """NAS-Bench-201's reduction block (its ``ResNetBasicblock`` at stride 2): two
+    ReLU-conv-BN 3×3 convs on the main path; the shortcut is 2×2 average pooling then a
+    1×1 conv without bias and without BN.
+
+    Nodes are listed in the reference code's registration order (conv a, conv b, then the
+    shortcut), so the state_dict lists its tensors in the order of an NB201 (xautodl)
+    ``TinyNetwork`` checkpoint and ``nasbench.weights.load_weights`` pairs them exactly.
+    """
     return cell([
         node(edge("conv", 0, k=3, order="act_conv_bn")),
+        node(edge("conv", 1, k=3, order="act_conv_bn", reduce=False)),
         node(edge("avg_pool", 0, k=2, padding=0, count_include_pad=True)),
-        node(edge("conv", 2, k=1, order="conv", reduce=False)),
-        node(edge("conv", 1, k=3, order="act_conv_bn", reduce=False), edge("identity", 3, reduce=False)),
+        node(edge("conv", 3, k=1, order="conv", bias=False, reduce=False), edge("identity", 2, reduce=False)),
     ])
 
 
