@@ -33,6 +33,7 @@ from ..dsl import edge, node
 from ..genotype import NetworkGenotype, canonical_cell, cell_to_dict, parse_cell
 from ..ops import default_catalog
 from .base import Decision, SpaceError, json_key, skeleton_settings
+from .encodings import path_encoding
 
 # The settings of the network around a cell point (``search_spaces.skeletons.cell_network``);
 # None: the skeleton's default (CIFAR N=6, F=36; ImageNet from the preset).
@@ -42,6 +43,9 @@ CELL_SKELETON_DEFAULTS: Mapping[str, Any] = MappingProxyType({
 })
 
 CELL_KINDS = ("normal", "reduce")
+# NOTE: the path encoding keeps the paths of at most this many ops; White et al. (BANANAS,
+# Sec. 4) truncate it too for the DARTS space, whose full encoding is too long for a small MLP.
+MAX_PATH_LENGTH = 3
 OUTPUT_RULES = ("unused", "all_nodes")
 
 
@@ -261,6 +265,50 @@ class TwoInputCellSpace:
             if self.key(child) != parent_key:
                 return child
         raise SpaceError(f"{self.name} mutate: found no different child of {point!r}")
+
+    def neighbours(self, point: Any) -> list[dict[str, list[list[Any]]]]:
+        """Every point ``mutate`` can reach (one op or one input of one block changed), each
+        graph once, never ``point``'s own; in cell, block, side order, ops in the space's
+        order, inputs ascending."""
+        parent = self.check(point)
+        seen = {self.key(parent)}
+        result = []
+        for kind in CELL_KINDS:
+            for index in range(self.blocks):
+                for side in range(2):
+                    block = parent[kind][index]
+                    changes = [(2 * side, op) for op in self.op_names if op != block[2 * side]]
+                    taken = {block[2 * side + 1]} | ({block[2 * (1 - side) + 1]} if self.distinct_inputs else set())
+                    changes += [(2 * side + 1, state) for state in range(index + 2) if state not in taken]
+                    for position, value in changes:
+                        child = {name: [list(b) for b in blocks] for name, blocks in parent.items()}
+                        child[kind][index][position] = value
+                        child_key = self.key(child)
+                        if child_key not in seen:
+                            seen.add(child_key)
+                            result.append(child)
+        return result
+
+    def features(self, point: Any) -> list[float]:
+        """The path encoding (White et al., BANANAS, AAAI 2021, Sec. 4) of each cell, normal
+        then reduce, and each cell input: one feature per op sequence of 1..``MAX_PATH_LENGTH``
+        ops along a path from that input to a concatenated state (``zero`` ops cut paths)."""
+        live_ops = [op for op in self.op_names if self.ops[op]["op"] != "zero"]
+        checked = self.check(point)
+        features: list[float] = []
+        for kind in CELL_KINDS:
+            blocks = checked[kind]
+            # paths[state]: (cell input, op indices) of the paths of <= MAX_PATH_LENGTH ops reaching it
+            paths: list[list[tuple[int, tuple[int, ...]]]] = [[(0, ())], [(1, ())]]
+            for op_a, in_a, op_b, in_b in blocks:
+                paths.append([(source, ops + (live_ops.index(op),))
+                              for op, state in ((op_a, in_a), (op_b, in_b)) if op in live_ops
+                              for source, ops in paths[state] if len(ops) < MAX_PATH_LENGTH])
+            ending = [path for state in self.output_states(blocks) for path in paths[state]]
+            for source in (0, 1):
+                features += path_encoding([ops for start, ops in ending if start == source], len(live_ops),
+                                          MAX_PATH_LENGTH)
+        return features
 
     # --- the cell as a genotype ---------------------------------------------------------
     def output_states(self, blocks: Sequence[Sequence[Any]]) -> list[int]:
