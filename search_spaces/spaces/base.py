@@ -3,8 +3,9 @@
 A *point* of a space is plain JSON data (a NAS-Bench-201 string, a dict holding a
 normal and a reduction cell, ...). A space turns points into a list of categorical
 decisions and back (for the REINFORCE controller and for Optuna), samples and mutates
-them (for random search and evolution), checks membership, and gives a canonical key so
-that two spellings of one point compare equal.
+them (for random search and evolution), lists a point's neighbours (local search),
+encodes it as features (a predictor's input), checks membership, and gives a canonical
+key so that two spellings of one point compare equal.
 """
 from __future__ import annotations
 
@@ -52,6 +53,14 @@ class Space(Protocol):
 
     def mutate(self, point: Any, rng: random.Random) -> Any:
         """A valid point that differs from ``point`` in one op or one input."""
+
+    def neighbours(self, point: Any) -> list[Any]:
+        """Every point ``mutate`` can return for ``point`` (local search's neighbourhood),
+        each point once and never ``point`` itself, in a fixed order."""
+
+    def features(self, point: Any) -> list[float]:
+        """A fixed-length numeric encoding of ``point`` for a performance predictor (the
+        path encoding for cell spaces, one-hot decisions otherwise)."""
 
     def contains(self, point: Any) -> bool:
         """Whether ``point`` is a member of the space."""

@@ -14,6 +14,7 @@ from ..dsl import cell, classifier_mlp, edge, head, layer, network, node, stage
 from ..zoo.xception import STEM as XCEPTION_STEM
 from ..genotype import NetworkGenotype
 from .base import Decision, SpaceError, json_key, skeleton_settings
+from .encodings import one_hot
 
 MAX_STAGES = 6
 STEMS = ("imagenet", "cifar", "xception", "none")
@@ -183,6 +184,28 @@ class BlocksSpace:
             child = self.decode(child_indices)
             if self.contains(child) and self.key(child) != self.key(parent):
                 return child
+
+    def neighbours(self, point: Any) -> list[dict[str, Any]]:
+        """Every point ``mutate`` can reach: one decision of the stem, head, a live stage or
+        the first ended stage's block changed to each other value, where the result is a
+        member; each point once, never ``point`` itself; decisions in order, values ascending."""
+        parent = self.canonical(point)
+        indices = self.encode(parent)
+        live = 2 + 4 * sum(spec["block"] != "none" for spec in parent["stages"])
+        decisions = self.decisions()
+        seen, result = {self.key(parent)}, []
+        for position in range(min(live + 1, len(indices))):
+            for choice in range(decisions[position].size):
+                child = self.decode(indices[:position] + [choice] + indices[position + 1:])
+                child_key = self.key(child)
+                if child_key not in seen and self.contains(child):
+                    seen.add(child_key)
+                    result.append(child)
+        return result
+
+    def features(self, point: Any) -> list[float]:
+        """One-hot of every decision (``decisions()``) of the canonical point: 241 features."""
+        return one_hot(self.encode(point), [decision.size for decision in self.decisions()])
 
     def contains(self, point: Any) -> bool:
         try:
