@@ -19,6 +19,7 @@ from nasbench.config import CONF_DIR, ConfigSchemaError, check_overrides, valida
 from nasbench.driver import SearchOutcome
 from nasbench.errors import ConfigError, run_directory_error
 from nasbench.factories import SearchParts, make_parts
+from nasbench.oneshot import OneShotSearch
 from nasbench.report import write_report
 from nasbench.run_lock import run_lock
 from nasbench.run_store import CONFIG, MemoryStore, RunStore, Store
@@ -104,7 +105,10 @@ def search(space: str | Space = "nasnet", *, strategy: Any = "evolution", evalua
 
 def run_parts(parts: SearchParts, store: Store, progress: bool = True) -> SearchOutcome:
     """Run (or resume) a search of these objects in ``store``; a run directory gets its
-    report (``summary.md``, plots, drawings of the best cells)."""
+    report (``summary.md``, plots, drawings of the best cells). A one-shot search trains
+    its supernet in-process and writes its own report."""
+    if isinstance(parts.strategy, OneShotSearch):
+        return parts.strategy.run(parts.budget, store, progress=progress)
     outcome = parts.executor.run(parts.strategy, parts.evaluator, parts.budget, store, progress=progress)
     if isinstance(store, RunStore):
         inputs = getattr(parts.evaluator, "network_inputs", dict)()  # what the evaluator fed the networks

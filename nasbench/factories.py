@@ -2,8 +2,9 @@
 
 Whatever is wrong with it is one ``nasbench.errors.ConfigError`` line.
 
-Every name is looked up here, once, in its kind's registry (``SPACES``, ``STRATEGIES``,
-``EVALUATORS``, ``EXECUTORS``); below this module code passes objects.
+Every name is looked up here, once, in its kind's registry (``SPACES``, ``STRATEGIES``
+or ``ONESHOT_METHODS`` for ``search``, ``EVALUATORS``, ``EXECUTORS``); below this module
+code passes objects.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from nasbench.config import typed
 from nasbench.errors import ConfigError
 from nasbench.evaluators import EVALUATORS, EvaluatorContext
 from nasbench.executors import EXECUTORS
+from nasbench.oneshot import ONESHOT_METHODS, OneShotSearch, make_oneshot
 from nasbench.strategies import make_strategy
 from nasbench.strategies.base import Strategy
 from nasbench.strategies.budget import Budget
@@ -30,7 +32,7 @@ class SearchParts:
     """The objects a search runs with."""
 
     space: Space
-    strategy: Strategy
+    strategy: Strategy | OneShotSearch  # a one-shot search runs itself (``api.run_parts``)
     evaluator: Any
     executor: Any
     budget: Budget
@@ -47,6 +49,11 @@ def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = N
         space = space if space is not None else make_space(cfg.space.name)
         skeleton = dict(plain["space"].get("skeleton") or {})
         space.network(space.sample(random.Random(0)), skeleton=skeleton)  # refuse bad settings now
+        if strategy is None and cfg.search.name in ONESHOT_METHODS:
+            if cfg.executor.name != "local":
+                raise ConfigError(f"search={cfg.search.name} trains its supernet in-process; use executor=local")
+            strategy = make_oneshot(cfg.search.name, space, skeleton=skeleton, data=plain["data"],
+                                    seed=int(cfg.seed), **(plain["search"]["params"] or {}))
         if strategy is None:
             strategy = make_strategy(cfg.search.name, space, int(cfg.seed), run_dir=run_dir,
                                      **(plain["search"]["params"] or {}))

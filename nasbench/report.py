@@ -89,6 +89,35 @@ def plot_history(history: Sequence[HistoryRecord], run_dir: Path) -> list[Path]:
     return written
 
 
+ONESHOT_CURVES = (("val_acc", "supernet validation accuracy"), ("train_acc", "supernet training accuracy"),
+                  ("entropy", "architecture entropy (nats)"), ("skip_connections", "skip connections, normal cell"))
+
+
+def plot_oneshot(epochs: Sequence[Mapping[str, Any]], run_dir: Path) -> Path | None:
+    """``oneshot.png``: per epoch of a one-shot search, the supernet's accuracies, the
+    architecture entropy and the derived normal cell's skip connections (those recorded)."""
+    import logging
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
+    import matplotlib.pyplot as plt
+
+    curves = [(key, label) for key, label in ONESHOT_CURVES if any(e.get(key) is not None for e in epochs)]
+    if not epochs or not curves:
+        return None
+    figure, axes = plt.subplots(1, len(curves), figsize=(3.2 * len(curves), 3), squeeze=False)
+    for axis, (key, label) in zip(axes[0], curves):
+        axis.plot(range(1, len(epochs) + 1), [e.get(key) for e in epochs], marker=".")
+        axis.set(xlabel="epoch", title=label)
+    figure.tight_layout()
+    path = run_dir / "oneshot.png"
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
 def cell_dot(cell: Mapping[str, Any], title: str) -> str:
     """A Graphviz drawing of one cell: inputs, nodes, edges labelled with their ops."""
     inputs = int(cell.get("inputs", 1))
@@ -129,16 +158,19 @@ def draw_cells(network: Mapping[str, Any], run_dir: Path, prefix: str = "best") 
 
 
 def write_report(store: RunStore, history: Sequence[HistoryRecord], space: Space,
-                 skeleton: Mapping[str, Any], inputs: Mapping[str, Any] | None = None) -> None:
+                 skeleton: Mapping[str, Any], inputs: Mapping[str, Any] | None = None,
+                 chosen: HistoryRecord | None = None) -> None:
     """Write best.json, summary.md, the plots and the best cells' drawings.
     ``best.json`` records the space, skeleton and data ``inputs`` (classes, size,
     channels) the point was evaluated with, and ``best_network.json`` is that network, so
-    ``rebuild best.json`` builds what the search evaluated."""
+    ``rebuild best.json`` builds what the search evaluated. ``chosen``: the record that
+    is the search's answer (a one-shot search's last derived cell), default the best by
+    validation accuracy."""
     store.write_text("summary.md", summary_markdown(history))
     if not history:
         return
     plot_history(history, store.run_dir)
-    best = best_record(list(history))
+    best = chosen or best_record(list(history))
     if best is None:
         return
     inputs = dict(inputs or {})

@@ -1,0 +1,47 @@
+"""One-shot (weight-sharing) searches: a supernet trained with its architecture.
+
+``ONESHOT_METHODS`` is the one registry of one-shot methods: a name maps to a
+constructor ``(supernet, seed=..., **params)`` returning a ``OneShotMethod``. The same
+``search=NAME`` config group picks one (``nasbench.factories``); they are not ask/tell
+strategies and are not in ``STRATEGIES``. ``make_oneshot`` builds the supernet for the
+space, skeleton and data and returns the ``OneShotSearch`` that the search runs
+(``nasbench.api.run_parts``). Adding a method (ENAS, SPOS) is one module here, one line
+below and one YAML file in ``nasbench/conf/search/``.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from nasbench.oneshot.darts import Darts
+from nasbench.oneshot.gdas import Gdas
+from nasbench.oneshot.loop import OneShotSearch, load_splits
+from nasbench.oneshot.methods import OneShotError, OneShotMethod
+from search_spaces.registry import Registry
+from search_spaces.spaces.base import Space
+from search_spaces.supernet import Supernet
+
+ONESHOT_METHODS: Registry[OneShotMethod] = Registry("one-shot search", [
+    ("darts", Darts),
+    ("gdas", Gdas),
+])
+
+
+def make_oneshot(name: str, space: Space, *, skeleton: Mapping[str, Any], data: Mapping[str, Any], seed: int = 0,
+                 **params: Any) -> OneShotSearch:
+    """The one-shot search ``name`` of ``space``: its supernet (``skeleton``, sized for the
+    ``data`` group's data set, weights drawn from ``seed``) and method (``params``, the
+    ``search.params`` group; ``device`` is where it runs, default ``auto``)."""
+    constructor = ONESHOT_METHODS.constructor(name)
+    device = params.pop("device", "auto")
+    splits = load_splits(data)
+    channels, height, _ = splits.input_shape
+    supernet = Supernet(space, skeleton, num_classes=splits.num_classes, input_size=height,
+                        input_channels=channels, seed=seed)
+    try:
+        method = constructor(supernet, seed=seed, **params)
+    except TypeError as exc:
+        raise OneShotError(f"search.params: {exc}".replace("__init__() ", "")) from None
+    return OneShotSearch(method, splits, seed=seed, device=device)
+
+
+__all__ = ["ONESHOT_METHODS", "OneShotError", "OneShotMethod", "OneShotSearch", "make_oneshot"]

@@ -1,0 +1,168 @@
+"""The one-shot run loop: epochs of a method on a supernet, recorded like any search.
+
+Each epoch is one row of ``history.jsonl`` (its ``trial`` is the epoch): the derived
+point, the supernet's validation accuracy as ``val_acc``, and in ``result.settings`` the
+training accuracy, the architecture entropy, the skip connections of the derived normal
+cell and the schedules. ``best.json`` always holds the latest epoch's derived point, in
+the shape the ask/tell search writes, so ``transfer RUN_DIR`` and ``rebuild`` take it.
+``budget.trials`` caps the epochs (``search.params.epochs`` is the schedules' length);
+``budget.seconds`` is checked before every step, and an epoch cut short by it is
+recorded as it stands. After every epoch the checkpoint (``checkpoint.py``) holds the
+supernet, optimizers, architecture and records, so a killed search loses at most the
+epoch it was in; ``resume=`` continues from it. Every random draw of an epoch comes from
+a generator seeded by the search seed and the epoch, so a resumed search ends where an
+uninterrupted one does.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from nasbench.data import load_dataset
+from nasbench.data.splits import DatasetSplits
+from nasbench.driver import SearchOutcome, best_summary
+from nasbench.oneshot.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
+from nasbench.oneshot.data import epoch_batches
+from nasbench.oneshot.methods import OneShotMethod
+from nasbench.report import plot_oneshot, write_report
+from nasbench.result import EvalResult
+from nasbench.run_store import BEST, HistoryRecord, RunStore, RunStoreError, Store, atomic_write_text
+from nasbench.strategies.base import Candidate, derive_seed
+from nasbench.strategies.budget import Budget
+from nasbench.train.runtime import resolve_device
+from search_spaces.supernet import Paths, Supernet
+
+LOG = logging.getLogger("nasbench.search")
+
+
+def load_splits(data: Mapping[str, Any]) -> DatasetSplits:
+    """The data set the ``data`` config group names (as the proxy evaluator loads it)."""
+    root = data.get("root")
+    return load_dataset(str(data.get("name", "digits")), None if root is None else Path(str(root)).expanduser(),
+                        seed=int(data.get("seed", 0)), train_fraction=float(data.get("train_fraction", 1.0)),
+                        resolution=data.get("resolution"))
+
+
+@torch.no_grad()
+def accuracy(supernet: Supernet, paths: Paths, images: torch.Tensor, labels: torch.Tensor,
+             batch_size: int = 256) -> float:
+    """The supernet's accuracy with ``paths`` (eval mode: BN running statistics)."""
+    was_training = supernet.training
+    supernet.eval()
+    correct = 0
+    for start in range(0, len(labels), batch_size):
+        logits = supernet(images[start:start + batch_size], paths)
+        correct += int((logits.argmax(-1) == labels[start:start + batch_size]).sum())
+    supernet.train(was_training)
+    return correct / max(len(labels), 1)
+
+
+class OneShotSearch:
+    """A one-shot ``method`` over ``splits``; ``run(budget, store)`` is the search."""
+
+    def __init__(self, method: OneShotMethod, splits: DatasetSplits, *, seed: int = 0,
+                 device: str | torch.device = "cpu"):
+        self.method = method
+        self.supernet = method.supernet
+        self.space = self.supernet.space
+        self.seed = seed
+        self.device = resolve_device(str(device))
+        self.splits = splits.to(self.device)
+        self.supernet.to(self.device)
+
+    @property
+    def name(self) -> str:
+        return self.method.name
+
+    def network_inputs(self) -> dict[str, int]:
+        return dict(self.supernet.inputs)
+
+    def run(self, budget: Budget, store: Store, progress: bool = False) -> SearchOutcome:
+        """Run (or resume) the search in ``store`` until its epochs or budget are spent."""
+        records, seconds_used = self._restore(store)
+        interrupted = False
+        try:
+            for epoch in range(len(records), self.method.epochs):
+                if budget.spent(len(records), seconds_used):
+                    break
+                record = self._epoch(epoch, budget, seconds_used)
+                records.append(record)
+                seconds_used += record.result.cost_seconds
+                self._save(store, records)
+                if progress:
+                    print(f"epoch {epoch}: val_acc {record.result.val_acc:.4f} {record.candidate.key}", flush=True)
+        except KeyboardInterrupt:
+            interrupted = True
+        best = records[-1] if records else None
+        if isinstance(store, RunStore):
+            self._report(store, records, best)
+        return SearchOutcome(records, best, interrupted=interrupted)
+
+    def _epoch(self, epoch: int, budget: Budget, seconds_before: float) -> HistoryRecord:
+        method, started = self.method, time.time()
+        generator = torch.Generator().manual_seed(derive_seed(self.seed, "oneshot-epoch", epoch))
+        method.begin_epoch(epoch)
+        self.supernet.train()
+        loss, correct, count, steps, cut_short = 0.0, 0, 0, 0, False
+        for train, val in epoch_batches(self.splits, method.batch_size, generator):
+            if budget.seconds is not None and seconds_before + time.time() - started >= budget.seconds and steps:
+                cut_short = True
+                break
+            stats = method.step(train, val, generator)
+            loss, correct, count, steps = loss + stats.loss * stats.count, correct + stats.correct, count + stats.count, steps + 1
+        point = method.derive()
+        val_images, val_labels = self.splits.val
+        val_acc = accuracy(self.supernet, method.eval_paths(), val_images, val_labels)
+        finished = time.time()
+        settings = {"method": method.name, "epoch": epoch, "steps": steps, "cut_short": cut_short,
+                    "train_acc": correct / max(count, 1), **method.epoch_metrics()}
+        result = EvalResult(status="ok", val_acc=val_acc, train_loss=loss / max(count, 1),
+                            train_seconds=finished - started, cost_seconds=finished - started,
+                            device=self.device.type, seed=self.seed, epochs_run=epoch + 1, settings=settings)
+        candidate = Candidate(trial=epoch, point=point, key=self.space.key(point), seed=self.seed)
+        LOG.info("epoch %d val_acc=%.4f train_acc=%.4f %s key=%s", epoch, val_acc, settings["train_acc"],
+                 " ".join(f"{k}={v:.4g}" for k, v in settings.items() if isinstance(v, float) and k != "train_acc"),
+                 candidate.key)
+        return HistoryRecord(candidate, result, started, finished)
+
+    def best_json(self, record: HistoryRecord) -> dict[str, Any]:
+        """What ``best.json`` holds: the derived point in the ask/tell search's shape."""
+        return {**best_summary(record), "space": self.space.name, "skeleton": self.supernet.subnet_skeleton(),
+                "inputs": self.network_inputs(), "method": self.method.name}
+
+    def _save(self, store: Store, records: list[HistoryRecord]) -> None:
+        """Checkpoint first, then the history row: a kill between the two is repaired
+        from the checkpoint on resume."""
+        if isinstance(store, RunStore):
+            save_checkpoint(store.run_dir / CHECKPOINT, self.method.name, len(records),
+                            [r.to_json() for r in records], self.method.state_dict())
+        store.append(records[-1])
+        store.write_json(BEST, self.best_json(records[-1]))
+
+    def _restore(self, store: Store) -> tuple[list[HistoryRecord], float]:
+        if not isinstance(store, RunStore):
+            return [], 0.0
+        saved = load_checkpoint(store.run_dir / CHECKPOINT, self.method.name)
+        if saved is None:
+            if store.history():
+                raise RunStoreError(f"resume: {store.run_dir} has a history but no {CHECKPOINT}; it is not a "
+                                    f"one-shot search this method can continue")
+            return [], 0.0
+        self.method.load_state_dict(saved["state"])
+        self.supernet.to(self.device)
+        records = [HistoryRecord.from_json(line) for line in saved["records"]]
+        lines = [r.to_json() for r in records]
+        if [r.to_json() for r in store.history()] != lines:
+            atomic_write_text(store.history_path, "".join(line + "\n" for line in lines))
+        return records, sum(r.result.cost_seconds for r in records)
+
+    def _report(self, store: RunStore, records: list[HistoryRecord], best: HistoryRecord | None) -> None:
+        write_report(store, records, self.space, self.supernet.subnet_skeleton(), self.network_inputs(), chosen=best)
+        if best is not None:
+            store.write_json(BEST, self.best_json(best))
+        plot_oneshot([r.result.settings | {"val_acc": r.result.val_acc} for r in records], store.run_dir)
+
