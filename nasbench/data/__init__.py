@@ -6,6 +6,7 @@ from typing import Protocol
 
 from nasbench.data.cifar import DatasetNotFoundError, load_cifar10, load_cifar100
 from nasbench.data.digits import load_digits
+from nasbench.data.image_folder import ImageFolderError, check_image_folder, load_image_folder
 from nasbench.data.splits import DatasetSplits
 from search_spaces.registry import Registry
 
@@ -19,8 +20,23 @@ DATASETS: Registry[DatasetSplits] = Registry("data", [
     ("cifar10", load_cifar10),
     ("cifar100", load_cifar100),
     ("digits", load_digits),
+    ("image_folder", load_image_folder),
 ])
 """The one registry of data sets: a name maps to a ``DatasetLoader``."""
+
+DATASET_CHECKS: Registry[list[str]] = Registry("data check", [
+    ("image_folder", check_image_folder),
+])
+"""Checks that need no image decoded, run when a search is set up (``check_dataset``),
+so that a bad folder is one line before the first candidate rather than a failure in
+each. A data set without an entry (digits, CIFAR: found or downloaded at load time) has
+nothing to check up front."""
+
+
+def check_dataset(name: str, root: str | Path | None) -> None:
+    """Refuse now, with one line, a data set ``name`` at ``root`` that cannot load."""
+    if name in DATASET_CHECKS:
+        DATASET_CHECKS.create(name, root)
 
 
 def load_dataset(name: str, root: str | Path | None = None, *, seed: int = 0,
@@ -35,4 +51,5 @@ def load_dataset(name: str, root: str | Path | None = None, *, seed: int = 0,
                           resolution=resolution, download=download)
 
 
-__all__ = ["DATASETS", "DatasetNotFoundError", "DatasetSplits", "load_dataset"]
+__all__ = ["DATASETS", "DATASET_CHECKS", "DatasetNotFoundError", "DatasetSplits", "ImageFolderError", "check_dataset",
+           "load_dataset"]

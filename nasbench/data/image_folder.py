@@ -4,7 +4,7 @@ Two layouts are read: ``ROOT/CLASS/*.jpg`` (every image goes into the train/vali
 pool) and ImageNet's ``ROOT/train/CLASS/...`` with an optional ``ROOT/val/CLASS/...``,
 which becomes the test split (the official validation set is for final reports; the
 validation split used for selection is drawn from ``train``). Classes are the sorted
-subfolder names; files are read in sorted order, so the same folder and seed give the
+subfolder names (a subfolder without images is refused, as is a folder of one class); files are read in sorted order, so the same folder and seed give the
 same splits. Each image is decoded with Pillow (or ``torchvision.io`` where Pillow is
 missing), converted to RGB, its shorter side resized to ``resolution`` and centre-cropped
 to a square (the usual evaluation transform, Szegedy et al. 2015 / torchvision's
@@ -37,8 +37,40 @@ class ImageFolderError(ValueError):
 
 def class_folders(root: Path) -> list[Path]:
     """The class subfolders of ``root`` (sorted by name), each holding at least one image."""
-    folders = sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith("."))
-    return [folder for folder in folders if any(image_files(folder))]
+    return [folder for folder in subfolders(root) if any(image_files(folder))]
+
+
+def subfolders(root: Path) -> list[Path]:
+    """The visible subfolders of ``root``, sorted by name."""
+    return sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith("."))
+
+
+def training_root(root: Path) -> Path:
+    """Where the training classes are: ``ROOT/train`` in ImageNet's layout, else ``ROOT``."""
+    return root / "train" if (root / "train").is_dir() else root
+
+
+def check_image_folder(root: str | Path | None) -> list[str]:
+    """The class names of the image folder ``root``, after the checks that need no image
+    decoded: the folder exists, it has at least two class subfolders, and every one of
+    them holds an image. Raises ``DatasetNotFoundError`` or ``ImageFolderError`` with one
+    line naming the folder."""
+    if root is None:
+        raise ImageFolderError("an image folder needs its directory: set data.root=DIR")
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"image folder {str(root)!r} does not exist")
+    train_root = training_root(root)
+    folders = subfolders(train_root)
+    if not folders:
+        raise ImageFolderError(f"{train_root}: no class subfolders (expected one subfolder of images per class)")
+    empty = [folder.name for folder in folders if not any(image_files(folder))]
+    if empty:
+        raise ImageFolderError(f"{train_root}: class {empty[0]!r} has no images "
+                               f"({', '.join(sorted(IMAGE_EXTENSIONS))})")
+    if len(folders) < 2:
+        raise ImageFolderError(f"{train_root}: expected a subfolder of images per class, found 1 class")
+    return [folder.name for folder in folders]
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -107,19 +139,12 @@ def load_image_folder(root: str | Path | None, *, seed: int = 0, train_fraction:
     least one image) is the validation split.
     """
     del download  # a local folder: nothing to download
-    if root is None:
-        raise ImageFolderError("an image folder needs a root directory")
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        raise DatasetNotFoundError(f"image folder {str(root)!r} does not exist")
     if not 0.0 < val_fraction < 1.0:
         raise ImageFolderError(f"val_fraction: {val_fraction} must be in (0, 1)")
-    train_root = root / "train" if (root / "train").is_dir() else root
+    classes = check_image_folder(root)
+    root = Path(str(root)).expanduser()
+    train_root = training_root(root)
     test_root = root / "val" if train_root != root and (root / "val").is_dir() else None
-    classes = [folder.name for folder in class_folders(train_root)]
-    if len(classes) < 2:
-        raise ImageFolderError(f"{train_root}: expected a subfolder of images per class, found "
-                               f"{len(classes)} class{'es' if len(classes) != 1 else ''}")
     images, labels = read_folder(train_root, classes, resolution)
     if test_root is not None:
         unknown = sorted({folder.name for folder in class_folders(test_root)} - set(classes))

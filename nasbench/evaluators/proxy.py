@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from nasbench.data import load_dataset
+from nasbench.data import check_dataset, load_dataset
 from nasbench.data.splits import DatasetSplits
 from nasbench.evaluators.base import EvaluatorContext
 from nasbench.result import EvalResult
@@ -52,6 +52,7 @@ class ProxyEvaluator:
         self.data = {"name": "digits", **dict(data or {})}
         self.trainer = dict(trainer or {})
         trainer_config(self.trainer, 0)  # refuse a misspelt setting now, not mid-search
+        check_dataset(self.data["name"], self.data.get("root"))  # a bad image folder: one line now
         self._splits: DatasetSplits | None = None
 
     @classmethod

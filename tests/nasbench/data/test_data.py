@@ -184,10 +184,10 @@ def test_digits_seeding_fraction_and_upscaling():
 
 
 def test_registry_is_immutable_and_names_the_known_sets():
-    assert set(DATASETS) == {"cifar10", "cifar100", "digits"}
+    assert set(DATASETS) == {"cifar10", "cifar100", "digits", "image_folder"}
     with pytest.raises(TypeError):
         DATASETS["mnist"] = load_digits  # type: ignore[index]
-    with pytest.raises(ValueError, match="cifar10, cifar100, digits"):
+    with pytest.raises(ValueError, match="cifar10, cifar100, digits, image_folder"):
         load_dataset("mnist")
 
 
