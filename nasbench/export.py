@@ -1,5 +1,7 @@
 """Write a rebuilt network out: its genotype (``.json``), a TorchScript module (``.pt``), or
-a standalone PyTorch source file (``.py``) that imports torch alone.
+a standalone PyTorch source file (``.py``) that imports torch alone; or, for a network
+built around a cell, the cell as text (``.txt``: DARTS' ``Genotype(...)`` for a two-input
+cell, an NB201 string for a NAS-Bench-201 cell; ``search_spaces.formats``).
 
 The ``.py`` file embeds the op catalog (``search_spaces/ops.py``) and the builder
 (``search_spaces/build.py``) verbatim, both of which import torch and the standard library
@@ -34,17 +36,25 @@ from search_spaces import ops as ops_module
 from .errors import ExportError
 
 FORMATS = {".json": "genotype JSON", ".pt": "TorchScript, traced in eval mode", ".py": "standalone PyTorch source",
-           ".pt2": "torch.export program, eval mode, any batch size"}
+           ".pt2": "torch.export program, eval mode, any batch size",
+           ".txt": "the cell: DARTS Genotype(...) or NB201 string"}
 
 
-def export_network(path: str | Path, genotype: Mapping[str, Any], network: nn.Module | None = None) -> str:
-    """Write ``genotype`` (and, for ``.pt``, the built ``network`` with its weights) to
-    ``path`` in the format its extension names; returns that format's description."""
+def export_network(path: str | Path, genotype: Mapping[str, Any], network: nn.Module | None = None,
+                   cell_text: str | None = None) -> str:
+    """Write ``genotype`` (and, for ``.pt``, the built ``network`` with its weights; for
+    ``.txt``, ``cell_text``, the cell the network is built around) to ``path`` in the
+    format its extension names; returns that format's description."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ExportError(f"--export: {path.name!r} has no known extension; use one of {', '.join(FORMATS)}")
-    if suffix == ".json":
+    if suffix == ".txt":
+        if cell_text is None:
+            raise ExportError(f"--export .txt writes a cell (DARTS Genotype or NB201 string); "
+                              f"{genotype.get('name') or 'this network'} is not built around one")
+        _write(path, cell_text + "\n")
+    elif suffix == ".json":
         _write(path, json.dumps(dict(genotype), indent=2) + "\n")
     elif suffix == ".py":
         _write(path, standalone_source(genotype, path.name))

@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 
 from search_spaces.build import BuildError, build_network
+from search_spaces.formats import FORMATS as CELL_FORMATS
 from search_spaces.genotype import GenotypeError, NetworkGenotype
 from search_spaces.ops import OpError
 from search_spaces.zoo import Zoo, ZooEntry, ZooError, zoo
@@ -39,13 +40,16 @@ check its counts against the figures published for it."""
 EPILOG = f"""\
 NAME is a zoo name, a torchvision/timm name of one of its variants (wide_resnet50_2,
 vgg11_bn, legacy_seresnet50; torchvision.resnet50 names the library), a genotype JSON
-file, or a cell (a published cell, a search run directory, a point file) in its space's
-default skeleton (nasbench.transfer sets the skeleton). A file whose genotype equals a
+file, or a cell (a published cell, a search run directory, a point file; a DARTS
+Genotype(...) or NB201 string, typed or in a file, FILE:NAME picking one genotype of a
+genotypes.py) in its space's default skeleton (nasbench.transfer sets the skeleton). A file whose genotype equals a
 zoo entry's (its name says which) is checked against that entry's figures. MACs are
 counted by torch.utils.flop_counter (multiply-adds = FLOPs / 2).
 
 --export PATH writes by extension:
 {chr(10).join(f'  {ext:5} {what}' for ext, what in FORMATS.items())}
+--format darts|nb201 prints the cell alone in that format (a DARTS Genotype(...) for a
+two-input cell, an NB201 string for a NAS-Bench-201 cell).
 --weights PATH loads a torchvision/timm state_dict, pairing tensors in registration order.
 Without --variant, the file's key names say whose model it holds (torchvision's
 resnet50, timm's legacy_seresnet50, ...) and that model's variant is built; a --variant
@@ -277,6 +281,8 @@ def make_parser() -> argparse.ArgumentParser:
                                                          ".pt2 torch.export program, .py standalone PyTorch source")
     parser.add_argument("--weights", metavar="PATH", help="load a torchvision/timm state_dict (.pth/.pt) "
                                                           "into the rebuilt network (before --export .pt)")
+    parser.add_argument("--format", choices=CELL_FORMATS, help="print the cell alone: darts (Genotype(...)) "
+                                                               "or nb201 (arch string)")
     return parser
 
 
@@ -301,6 +307,8 @@ def run(args: argparse.Namespace) -> int:
     if args.num_classes is not None and args.num_classes < 1:
         raise UsageError(f"--num-classes: expected a positive integer, got {args.num_classes}")
     input_size = parse_input_size(args.input_size) if args.input_size else None
+    if args.format:
+        return print_cell(resolve(args.name, args.variant), args.format, args.json)
     notes: dict[str, Any] = {}
     network = None
     if args.weights:
@@ -319,12 +327,37 @@ def run(args: argparse.Namespace) -> int:
     if args.export:
         if network is None and Path(args.export).suffix.lower() in (".pt", ".pt2"):
             network = build(target.genotype)
-        notes["export"] = {"path": args.export, "format": export_network(args.export, target.genotype, network)}
+        text = target.source.cell_text() if Path(args.export).suffix.lower() == ".txt" else None
+        notes["export"] = {"path": args.export, "format": export_network(args.export, target.genotype, network,
+                                                                         cell_text=text)}
+    text = natural_cell_text(target.source)
+    if text is not None:
+        notes["cell"] = text
     if args.json:
         print(json.dumps(_json_record(target, summary, checks, notes)))
     else:
         print(_report(target, summary, checks, notes))
     return 1 if any(check.passed is False for check in checks) else 0
+
+
+def print_cell(source: Resolved, format: str, as_json: bool = False) -> int:
+    """``--format``: print the cell ``source`` stands for in ``format`` (alone, or as a
+    JSON record); a network or a cell without that form is a ``ResolveError``."""
+    text = source.cell_text(format)
+    print(json.dumps({"name": source.name, "origin": source.origin, "space": source.space, "format": format,
+                      "cell": text}) if as_json else text)
+    return 0
+
+
+def natural_cell_text(source: Resolved) -> str | None:
+    """The cell of a point in its space's own format (None for networks, and for points
+    of a space without a text format)."""
+    if not source.is_point:
+        return None
+    try:
+        return source.cell_text()
+    except UsageError:
+        return None
 
 
 def _json_record(target: Target, summary: NetworkSummary, checks: Sequence[Any],
@@ -347,6 +380,8 @@ def _report(target: Target, summary: NetworkSummary, checks: Sequence[Any], note
     title += f"\ninput {_size(summary.input_shape)}, {target.genotype['num_classes']} classes"
     lines = [format_table(summary, title)]
     lines += [check.line() for check in checks] or ["check: no published figures registered for this network"]
+    if "cell" in notes:
+        lines.append(f"cell: {notes['cell']}")
     if "weights" in notes:
         weights = notes["weights"]
         if "line" in weights:

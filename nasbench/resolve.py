@@ -10,7 +10,12 @@ A name is, in this order:
 - a directory: a ``nasbench.search`` run (``config.yaml`` names the space, ``best.json``
   holds the best point);
 - a JSON file: a network genotype (it has ``stages``), or a point, bare or wrapped as
-  ``{"space": ..., "point": ...}`` (``best.json`` and history rows are such wrappings).
+  ``{"space": ..., "point": ...}`` (``best.json`` and history rows are such wrappings);
+- a cell in one of the field's formats (``search_spaces.formats``), typed as the name
+  itself or held in a file: DARTS' ``Genotype(...)`` (a ``genotypes.py`` with several:
+  ``FILE:NAME`` picks one), its ``_asdict()`` JSON, or an NB201 string
+  ``|nor_conv_3x3~0|+|...|``. Such a cell records its ``format`` (``darts``, ``nb201``)
+  so that the network around it can be its paper's (see ``Resolved``).
 
 ``resolve`` returns a ``Resolved``; ``Resolved.network`` turns it into a network genotype
 for given classes, input and (for cells) skeleton settings. Every failure is one
@@ -24,7 +29,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Collection, Mapping, Sequence
 
-from search_spaces.genotype import GenotypeError, NetworkGenotype, read_json
+from search_spaces.formats import FormatError, TextCell, cell_from_json, cell_text, looks_like_cell_text
+from search_spaces.formats import looks_like_darts_json, read_cell
+from search_spaces.genotype import DEFAULT_LIMITS, GenotypeError, NetworkGenotype, read_json
 from search_spaces.published import PUBLISHED, published
 from search_spaces.published import point as published_point
 from search_spaces.registry import RegistryError
@@ -36,9 +43,9 @@ from .errors import UsageError
 BEST = "best.json"
 CONFIG = "config.yaml"
 # What a name can stand for: a network, or a point of a space (records, transfer's and
-# train's, spell a point file's origin "file").
+# train's, spell a point file's origin "file"; a cell typed as the name itself, "text").
 NETWORK_ORIGINS = ("zoo", "genotype")
-POINT_ORIGINS = ("published", "run", "file")
+POINT_ORIGINS = ("published", "run", "file", "text")
 ORIGINS = NETWORK_ORIGINS + POINT_ORIGINS
 
 
@@ -50,8 +57,12 @@ class SpacesTaken:
     names: tuple[str, ...]
     feature: str
 
-    def refuse(self, space: str, where: str) -> "ResolveError | None":
+    def refuse(self, space: str, where: str, own_space: Space | None = None) -> "ResolveError | None":
+        """None where the caller takes points of ``space``; a space a cell brings with it
+        (``own_space``) is taken where a space of its kind is."""
         if space in self.names:
+            return None
+        if own_space is not None and any(isinstance(own_space, type(make_space(name))) for name in self.names):
             return None
         return ResolveError(f"{where}: space {space!r} has no {self.feature}; points of "
                             f"{', '.join(self.names)} have one")
@@ -73,6 +84,14 @@ class Resolved:
     a published release departs from the space's rule. ``fixed_variant``: the variant the
     request fixes, by naming it or by a name that implies it (an alias such as
     ``vgg11_bn``); None where the entry's default was taken.
+
+    ``format``: the field's format a cell was written in (``search_spaces.formats.FORMATS``:
+    ``darts`` for a DARTS ``Genotype(...)`` or its JSON, ``nb201`` for an NB201 string;
+    None otherwise). A ``darts`` cell comes from DARTS' family, whose papers evaluate it
+    in DARTS' networks; the skeleton presets read this field to pick them.
+    ``own_space``: the space a DARTS cell whose ops fit no registered space brings with it
+    (a ``TwoInputCellSpace`` over its own ops, named ``own_ops``); None: the registered
+    space named ``space``.
     """
 
     origin: str
@@ -87,6 +106,8 @@ class Resolved:
     output: Mapping[str, Sequence[int]] | None = None
     skeleton: Mapping[str, Any] | None = None  # a search's: the network its point was evaluated in
     inputs: Mapping[str, Any] | None = None  # a search's data: num_classes, input_size, input_channels
+    format: str | None = None
+    own_space: Space | None = None
 
     @property
     def is_point(self) -> bool:
@@ -122,10 +143,26 @@ class Resolved:
                  "input_size": None if input_size is None else _square(input_size, self.name)}
         given = {**dict(self.inputs or {}), **{key: value for key, value in sizes.items() if value is not None}}
         try:
-            genotype = make_space(self.space or "").network(self.point, skeleton=settings or None, **given)
+            genotype = self.space_object().network(self.point, skeleton=settings or None, **given)
         except (SpaceError, GenotypeError, RegistryError) as exc:
             raise ResolveError(f"{self.name}: {_first_line(exc)}") from exc
         return genotype.to_dict()
+
+    def space_object(self) -> Space:
+        """The space of a point: its own, else the registered one named ``space``."""
+        return self.own_space if self.own_space is not None else make_space(self.space or "")
+
+    def cell_text(self, format: str | None = None) -> str:
+        """The cell written in ``format`` (default: its space's own: DARTS ``Genotype(...)``
+        for a two-input cell, an NB201 string for NAS-Bench-201); ``ResolveError`` where
+        it has no such form."""
+        if not self.is_point:
+            raise ResolveError(f"{_description(self)}, not a cell; only cells are written as DARTS genotypes or "
+                               f"NB201 strings")
+        try:
+            return cell_text(self.space_object(), self.point, self.output, _variable_name(self.name), format)
+        except (FormatError, SpaceError) as exc:
+            raise ResolveError(f"{self.name}: {_first_line(exc)}") from exc
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON record of the source (for run records and checkpoints)."""
@@ -136,6 +173,10 @@ class Resolved:
             data.update(space=self.space, point=self.point)
             if self.output is not None:
                 data["output"] = {kind: list(states) for kind, states in self.output.items()}
+            if self.format is not None:
+                data["format"] = self.format
+            if self.own_space is not None:
+                data["ops"] = list(getattr(self.own_space, "op_names", ()))
         elif self.entry is not None:
             data.update(entry=self.entry.name, variant=self.variant)
         return data
@@ -159,11 +200,17 @@ def resolve(name: str | Path, variant: str | None = None, *, space: str | None =
     elif text in PUBLISHED:
         resolved = _from_published(text, space, spaces)
     else:
-        path = Path(text).expanduser()
-        if path.is_dir():
+        path, picked = _existing_path(text), _picked_file(text)
+        if path is not None and path.is_dir():
             resolved = _from_run_dir(path, space, spaces)
-        elif path.is_file():
+        elif path is not None:
             resolved = _from_file(path, space, origins, spaces, registry)
+        elif picked is not None:
+            resolved = _from_cell_file(picked[0], picked[1], space, spaces)
+        elif looks_like_cell_text(text):
+            cell = _text_cell(text, "the cell", None, space, spaces)
+            default = "darts_genotype" if cell.format == "darts" else text.strip().strip("'\"").strip()
+            resolved = _cell_resolved("text", cell.name or default, "", cell)
         else:
             raise _unknown(text, origins, registry)
     if variant is not None and resolved.origin != "zoo":
@@ -273,8 +320,19 @@ def _from_run_dir(path: Path, space: str | None, spaces: SpacesTaken | None) -> 
 
 def _from_file(path: Path, space: str | None, origins: Collection[str], spaces: SpacesTaken | None,
                registry: Zoo) -> Resolved:
+    text = _cell_file_text(path)
+    if text is not None:
+        return _from_cell_file(path, None, space, spaces, text)
     data = _read_json(path)
     location = str(path.resolve())
+    if looks_like_darts_json(data):
+        where = str(path)
+        try:
+            candidates = _cell_spaces_named(space, path)
+            cell = cell_from_json(data, path.stem, candidates)
+        except FormatError as exc:
+            raise ResolveError(f"{where}: {_first_line(exc)}") from exc
+        return _cell_resolved("file", cell.name, location, _checked_text_cell(cell, where, space, spaces))
     if isinstance(data, Mapping) and "point" in data:
         wrapped = data.get("space")
         if wrapped is not None:
@@ -305,6 +363,92 @@ def _point_file(path: Path, point: Any, space: str | None, field: str, spaces: S
     return Resolved("file", path.stem, str(path.resolve()), space=space, point=checked)
 
 
+# --- cells in the field's formats (search_spaces.formats) --------------------------------------
+
+def _existing_path(text: str) -> Path | None:
+    """``text`` as an existing file or directory; None otherwise (a genotype typed inline
+    may be too long a name for the file system to look up)."""
+    path = Path(text).expanduser()
+    try:
+        return path if path.exists() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _picked_file(text: str) -> tuple[Path, str] | None:
+    """``FILE:NAME`` (a genotype NAME in a DARTS genotypes FILE): the file and the name."""
+    file, _, name = text.rpartition(":")
+    if not file or not name.isidentifier():
+        return None
+    path = _existing_path(file)
+    return (path, name) if path is not None and path.is_file() else None
+
+
+def _cell_file_text(path: Path) -> str | None:
+    """The text of a file holding a cell in a text format (DARTS ``Genotype(...)``, an NB201
+    string); None for anything else, JSON included, which ``_read_json`` reads or refuses."""
+    try:
+        if path.stat().st_size > DEFAULT_LIMITS.max_file_bytes:
+            return None
+        with open(path, "rb") as stream:
+            text = stream.read(DEFAULT_LIMITS.max_file_bytes + 1).decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if text.lstrip().startswith(("{", "[", '"')):
+        return None
+    return text if looks_like_cell_text(text) else None
+
+
+def _from_cell_file(path: Path, pick: str | None, space: str | None, spaces: SpacesTaken | None,
+                    text: str | None = None) -> Resolved:
+    """The cell in a text-format file; ``pick``: the genotype's name where it holds several."""
+    text = _cell_file_text(path) if text is None else text
+    if text is None:
+        raise ResolveError(f"{path}: {pick!r} picks a genotype in a DARTS genotypes file; this file holds none")
+    where = f"{path}:{pick}" if pick else str(path)
+    cell = _text_cell(text, where, pick, space, spaces)
+    location = str(path.resolve()) + (f":{pick}" if pick else "")
+    return _cell_resolved("file", cell.name or path.stem, location, cell)
+
+
+def _text_cell(text: str, where: str, pick: str | None, space: str | None, spaces: SpacesTaken | None) -> TextCell:
+    """The cell ``text`` holds, in ``space`` where one is named, among the spaces taken."""
+    try:
+        cell = read_cell(text, pick, _cell_spaces_named(space, where))
+    except FormatError as exc:
+        message = _first_line(exc)
+        if message.endswith("pick one by name") and pick is None:
+            message += f" ({where}:NAME)"
+        raise ResolveError(f"{where}: {message}") from exc
+    return _checked_text_cell(cell, where, space, spaces)
+
+
+def _cell_spaces_named(space: str | None, where: Any) -> list[Any] | None:
+    """The cell space a DARTS cell must go to where ``space`` names one (None: any)."""
+    if space is None:
+        return None
+    named = _space(space, Path(str(where)))
+    return [named] if hasattr(named, "ops") and hasattr(named, "cell") else None
+
+
+def _checked_text_cell(cell: TextCell, where: str, space: str | None, spaces: SpacesTaken | None) -> TextCell:
+    if space is not None and space != cell.space.name:
+        raise ResolveError(f"space {space}: {where} holds a cell of the {cell.space.name} space")
+    _refuse_space(cell.space.name, where, spaces, cell.space if cell.own_space else None)
+    return cell
+
+
+def _cell_resolved(origin: str, name: str, location: str, cell: TextCell) -> Resolved:
+    output = None if cell.output is None else {kind: tuple(states) for kind, states in cell.output.items()}
+    return Resolved(origin, name, location, space=cell.space.name, point=cell.point, output=output,
+                    format=cell.format, own_space=cell.space if cell.own_space else None)
+
+
+def _variable_name(name: str) -> str:
+    """``name`` as a Python variable for ``NAME = Genotype(...)`` ("" where it is not one)."""
+    return name if name.isidentifier() else ""
+
+
 def _evaluated_in(path: Path, data: Mapping[str, Any]) -> dict[str, Any]:
     """The network a search evaluated its point in, as ``best.json`` records it: the
     ``skeleton`` settings and the data's ``inputs`` (``{}`` where not recorded)."""
@@ -322,8 +466,8 @@ def _evaluated_in(path: Path, data: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
-def _refuse_space(space: str, where: str, spaces: SpacesTaken | None) -> None:
-    refusal = spaces.refuse(space, where) if spaces is not None else None
+def _refuse_space(space: str, where: str, spaces: SpacesTaken | None, own_space: Space | None = None) -> None:
+    refusal = spaces.refuse(space, where, own_space) if spaces is not None else None
     if refusal is not None:
         raise refusal
 
@@ -398,7 +542,8 @@ def _wrong_origin(resolved: Resolved, origins: Collection[str]) -> ResolveError:
 def _description(resolved: Resolved) -> str:
     return {"zoo": f"{resolved.name} is a zoo network", "genotype": f"{resolved.location}: a network genotype",
             "published": f"{resolved.name} is a published cell", "run": f"{resolved.location} is a search run",
-            "file": f"{resolved.location}: a point file"}[resolved.origin]
+            "file": f"{resolved.location}: a point file",
+            "text": f"{resolved.name} is a cell ({resolved.format})"}[resolved.origin]
 
 
 def _square(size: int | Sequence[int], name: str) -> int:

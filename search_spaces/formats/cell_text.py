@@ -15,7 +15,7 @@ from ..spaces.base import Space
 from ..spaces.cell_spaces import TwoInputCellSpace
 from ..spaces.nasbench201 import NasBench201Space
 from .darts_cell import cell_point, genotype_of
-from .darts_genotype import genotype_from_json, looks_like_darts_json, looks_like_darts_text, parse_genotype
+from .darts_genotype import DartsGenotype, genotype_from_json, looks_like_darts_json, looks_like_darts_text, parse_genotype
 from .errors import FormatError
 from .nb201_string import looks_like_nb201, nb201_string, parse_nb201
 
@@ -43,9 +43,10 @@ def looks_like_cell_text(text: str) -> bool:
     return looks_like_darts_text(text) or looks_like_nb201(text)
 
 
-def read_cell(text: str, name: str | None = None) -> TextCell:
+def read_cell(text: str, name: str | None = None, spaces: Sequence[TwoInputCellSpace] | None = None) -> TextCell:
     """The cell ``text`` holds: an NB201 string, DARTS' ``Genotype(...)`` (``name`` picks
-    one of several assignments) or its JSON. ``FormatError`` says what is wrong."""
+    one of several assignments) or its JSON. ``spaces``: the cell spaces a DARTS cell may
+    go to (default: the registered ones, else its own). ``FormatError`` says what is wrong."""
     stripped = text.strip()
     if looks_like_nb201(stripped):
         if name is not None:
@@ -58,22 +59,24 @@ def read_cell(text: str, name: str | None = None) -> TextCell:
             raise FormatError(f"DARTS genotype JSON: {exc}") from None
         if name is not None:
             raise FormatError(f"a JSON genotype holds one cell; there is no {name!r} to pick")
-        return cell_from_json(data)
+        return cell_from_json(data, spaces=spaces)
     if looks_like_darts_text(stripped):
-        return darts_cell(parse_genotype(stripped, name))
+        return darts_cell(parse_genotype(stripped, name), spaces)
     raise FormatError("not a cell: expected a DARTS Genotype(...) expression, its JSON, or an NB201 string "
                       "(|op~0|+|op~0|op~1|+...)")
 
 
-def cell_from_json(data: Any, name: str = "") -> TextCell:
-    """The cell of a DARTS ``_asdict()`` JSON object (already parsed)."""
+def cell_from_json(data: Any, name: str = "", spaces: Sequence[TwoInputCellSpace] | None = None) -> TextCell:
+    """The cell of a DARTS ``_asdict()`` JSON object (already parsed); ``spaces`` as for
+    ``read_cell``."""
     if not looks_like_darts_json(data):
         raise FormatError("DARTS genotype JSON: expected the fields normal, normal_concat, reduce, reduce_concat")
-    return darts_cell(genotype_from_json(data, name))
+    return darts_cell(genotype_from_json(data, name), spaces)
 
 
-def darts_cell(genotype: Any) -> TextCell:
-    found = cell_point(genotype)
+def darts_cell(genotype: DartsGenotype, spaces: Sequence[TwoInputCellSpace] | None = None) -> TextCell:
+    """The cell of a DARTS genotype, in the first of ``spaces`` that holds it (``cell_point``)."""
+    found = cell_point(genotype, spaces)
     return TextCell("darts", found.space, found.point, found.output, genotype.name, found.own_space)
 
 
