@@ -4,8 +4,8 @@ The NAS-Bench-201 table (Dong & Yang 2020, https://arxiv.org/abs/2001.00326) rep
 cell's parameters and FLOPs per data set; the shared CSV we ship has neither, so
 ``scripts/build_nb201_table.py`` computes them here: parameters exactly, multiply-adds
 with ``torch.utils.flop_counter`` (MACs = its FLOPs / 2, the quantity NB201's "FLOPs"
-columns hold). Our counts equal xautodl's ``get_model_infos`` to the parameter, and its
-"FLOPs" to 1e-4 M (it also counts the classifier's bias additions).
+columns hold). Our parameters equal xautodl's ``get_model_infos`` exactly; its "FLOPs"
+exceed our MACs by the number of classes (it adds the classifier's bias additions).
 """
 from __future__ import annotations
 
