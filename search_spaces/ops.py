@@ -183,16 +183,27 @@ def sep_conv(C_in: int, C_out: int, stride: int, k: int = 3, dilation: int = 1, 
     return SepConv(C_in, C_out, stride, k, dilation, repeats, order, act, bn_eps)
 
 
-def fact_conv(C_in: int, C_out: int, stride: int, k: int = 7, act: str = "relu", bn_eps: float = 1e-5) -> nn.Module:
+def fact_conv(C_in: int, C_out: int, stride: int, k: int = 7, act: str = "relu", bn_eps: float = 1e-5,
+              bottleneck: int = 1) -> nn.Module:
     """Factorized 1×k then k×1 convolution, ReLU first and BN last (Szegedy et al. 2016,
     "Rethinking the Inception Architecture", https://arxiv.org/abs/1512.00567; NASNet's
-    '1x7 then 7x1 convolution')."""
+    '1x7 then 7x1 convolution'). ``bottleneck`` > 1: AmoebaNet's release (tensorflow/tpu
+    amoeba_net/network_utils.py) runs the pair at ``C_out // bottleneck`` maps between a
+    ReLU-1×1 conv-BN in and one out, with BN-ReLU between the 1×k and the k×1."""
     pad = (k - 1) // 2
+    inner = C_out // bottleneck if bottleneck > 1 else 0
+    if inner < 1:
+        return Chain({
+            "act": make_activation(act),
+            "conv_1xk": nn.Conv2d(C_in, C_in, (1, k), stride=(1, stride), padding=(0, pad), bias=False),
+            "conv_kx1": nn.Conv2d(C_in, C_out, (k, 1), stride=(stride, 1), padding=(pad, 0), bias=False),
+            "bn": nn.BatchNorm2d(C_out, eps=bn_eps),
+        })
     return Chain({
-        "act": make_activation(act),
-        "conv_1xk": nn.Conv2d(C_in, C_in, (1, k), stride=(1, stride), padding=(0, pad), bias=False),
-        "conv_kx1": nn.Conv2d(C_in, C_out, (k, 1), stride=(stride, 1), padding=(pad, 0), bias=False),
-        "bn": nn.BatchNorm2d(C_out, eps=bn_eps),
+        "reduce": conv(C_in, inner, 1, k=1, order="act_conv_bn", act=act, bn_eps=bn_eps),
+        "conv_1xk": conv(inner, inner, (1, stride), k=(1, k), order="act_conv_bn", act=act, bn_eps=bn_eps),
+        "conv_kx1": conv(inner, inner, (stride, 1), k=(k, 1), order="act_conv_bn", act=act, bn_eps=bn_eps),
+        "expand": conv(inner, C_out, 1, k=1, order="act_conv_bn", act=act, bn_eps=bn_eps),
     })
 
 
@@ -480,6 +491,7 @@ PARAMETER_CHECKS: Mapping[str, ParameterCheck] = MappingProxyType({
     "ceil_mode": _boolean, "count_include_pad": _boolean, "trainable": _boolean,
     "size": _int_at_least(1, MAX_KERNEL), "projection": _one_of("conv_bn", "conv", "pad", "factorized"),
     "reduction": _number(0.0, low_open=True), "divisor": _int_at_least(1), "p": _number(0.0, 1.0),
+    "bottleneck": _int_at_least(1, 64),
     "alpha": _number(0.0), "beta": _number(0.0), "order": _conv_order,
     # ... and as "op.parameter" where an op gives the name another meaning
     "conv.k": _int_or_pair(1, MAX_KERNEL), "lrn.k": _number(0.0),
