@@ -36,10 +36,11 @@ from .base import Decision, SpaceError, json_key, skeleton_settings
 from .encodings import path_encoding
 
 # The settings of the network around a cell point (``search_spaces.skeletons.cell_network``);
-# None: the skeleton's default (CIFAR N=6, F=36; ImageNet from the preset).
+# None: the evaluation setting's value (``setting``: nasnet, amoeba, darts, enas; None: the
+# space's own, ``search_spaces.skeletons.SPACE_SETTINGS``).
 CELL_SKELETON_DEFAULTS: Mapping[str, Any] = MappingProxyType({
     "name": "cifar", "cells_per_stage": None, "filters": None, "aux_head": False, "preset": "mobile",
-    "aux_position": None, "output": None, "dropout": None, "stem_multiplier": 3,
+    "aux_position": None, "output": None, "dropout": None, "stem_multiplier": 3, "setting": None, "stem": None,
 })
 
 CELL_KINDS = ("normal", "reduce")
@@ -95,12 +96,11 @@ AMOEBA_OPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     # NOTE: one ReLU-dilated separable conv-BN, as DARTS' dil_conv; no AmoebaNet-A cell
     # uses it, so the release's choice (it stacks separable convs twice) is not checked.
     "dil_sep_conv_3x3": _op("sep_conv", k=3, dilation=2),
-    # NOTE: the TF TPU release bottlenecks this op (ReLU-1×1 conv to C/4-BN, then 1×7,
-    # BN, ReLU, 7×1 at C/4, BN, then ReLU-1×1 conv back to C-BN: about 1.4·C² weights);
-    # we keep the paper's plain "1x7 then 7x1 convolution" (DARTS' conv_7x1_1x7, 14·C²).
-    # AmoebaNet-A's reduction cell uses it once, which adds ~0.33M parameters to the
-    # CIFAR network (N=6, F=36) against the release.
-    "conv_1x7_7x1": NASNET_OPS["conv_1x7_7x1"],
+    # The TF TPU release bottlenecks this op (network_utils.py: ReLU-1×1 conv to C/4-BN,
+    # ReLU-1×7-BN, ReLU-7×1-BN at C/4, ReLU-1×1 conv back to C-BN); with it AmoebaNet-A
+    # builds the paper's 3.2M (CIFAR, N=6, F=36) and 5.1M / 555M (N=4, F=50), with the
+    # paper's plain pair (DARTS' conv_7x1_1x7) 3.53M and 5.73M / 645M.
+    "conv_1x7_7x1": _op("fact_conv", k=7, bottleneck=4),
 })
 
 DARTS_OPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
@@ -319,7 +319,7 @@ class TwoInputCellSpace:
         return [state for state in range(2 + len(blocks)) if state not in used]
 
     def cell(self, point: Any, kind: str, output: Sequence[int] | None = None,
-             skip_projection: str = "factorized") -> dict[str, Any]:
+             skip_projection: str = "factorized", newer_input_conv: bool = False) -> dict[str, Any]:
         """One cell of ``point`` as a cell of the genotype language (``inputs=2``).
 
         Block ``i`` is node ``i`` with two edges combined by add; the output concatenates
@@ -331,6 +331,9 @@ class TwoInputCellSpace:
         ``_combine_unused_states`` and ENAS's ``_fixed_combine`` reduce such states so).
         ``skip_projection``: how a strided identity reduces (``factorized``; ``conv_bn``
         where the cell width is odd and FactorizedReduce cannot split it).
+        ``newer_input_conv``: pass the newer input (state 1) through one more ReLU-1×1
+        conv-BN before any block reads it (ENAS's release, ``micro_child.py``
+        ``_fixed_layer``'s ``layer_base``); it is node 0 and the blocks follow it.
         """
         if kind not in CELL_KINDS:
             raise SpaceError(f"kind: {kind!r} is not one of {', '.join(CELL_KINDS)}")
@@ -341,29 +344,37 @@ class TwoInputCellSpace:
                 raise SpaceError(f"{self.name} output: {state!r} is not a state of the cell (0..{1 + len(blocks)})")
         if not states:
             raise SpaceError(f"{self.name} output: no state to concatenate")
-        nodes = [node(self._edge(op_a, in_a, skip_projection), self._edge(op_b, in_b, skip_projection))
-                 for op_a, in_a, op_b, in_b in blocks]
+        nodes = [node(edge("conv", 1, reduce=False, k=1, order="act_conv_bn"))] if newer_input_conv else []
+        # where each state of the point lies in the cell graph (shifted past the extra node)
+        where = [0, 2 if newer_input_conv else 1] + [2 + len(nodes) + block for block in range(len(blocks))]
+        nodes += [node(self._edge(op_a, where[in_a], skip_projection, in_a < 2),
+                       self._edge(op_b, where[in_b], skip_projection, in_b < 2))
+                  for op_a, in_a, op_b, in_b in blocks]
         final = []
         for state in states:
             if state < 2:
-                nodes.append(node(edge("skip", state, projection=skip_projection)))
+                nodes.append(node(edge("skip", where[state], reduce=True if where[state] >= 2 else None,
+                                        projection=skip_projection)))
                 final.append(1 + len(nodes))
             else:
-                final.append(state)
+                final.append(where[state])
         return {"inputs": 2, "nodes": nodes, "output": final, "combine": "concat"}
 
-    def _edge(self, op: str, source: int, skip_projection: str) -> dict[str, Any]:
+    def _edge(self, op: str, source: int, skip_projection: str, reads_input: bool) -> dict[str, Any]:
+        """The edge of ``op`` from graph state ``source``; ``reads_input``: it reads a cell
+        input, so it carries a reduction cell's stride."""
         spec = self.ops[op]
         params = dict(spec["params"])
         if spec["op"] == "skip":
             params["projection"] = skip_projection
-        return edge(spec["op"], source, **params)
+        return edge(spec["op"], source, reduce=True if reads_input and source >= 2 else None, **params)
 
     # --- the network --------------------------------------------------------------------
-    def network(self, point: Any, *, num_classes: int = 10, input_size: int = 32, input_channels: int = 3,
-                skeleton: Mapping[str, Any] | None = None) -> NetworkGenotype:
+    def network(self, point: Any, *, num_classes: int | None = None, input_size: int | None = None,
+                input_channels: int = 3, skeleton: Mapping[str, Any] | None = None) -> NetworkGenotype:
         """The cells of ``point`` stacked in a CIFAR or ImageNet skeleton (``skeleton``
-        keys: ``CELL_SKELETON_DEFAULTS``; see ``search_spaces.skeletons.cell_network``)."""
+        keys: ``CELL_SKELETON_DEFAULTS``; see ``search_spaces.skeletons.cell_network``);
+        ``num_classes`` and ``input_size`` default to the skeleton preset's (CIFAR: 10, 32)."""
         from ..skeletons import SkeletonError, cell_network
 
         settings = skeleton_settings(self.name, skeleton, CELL_SKELETON_DEFAULTS)
@@ -372,7 +383,8 @@ class TwoInputCellSpace:
                 self, point, settings["name"], N=settings["cells_per_stage"], F=settings["filters"],
                 aux=bool(settings["aux_head"]), num_classes=num_classes, input_size=input_size,
                 input_channels=input_channels, preset=settings["preset"], stem_multiplier=settings["stem_multiplier"],
-                dropout=settings["dropout"], output=settings["output"], aux_position=settings["aux_position"])
+                dropout=settings["dropout"], output=settings["output"], aux_position=settings["aux_position"],
+                setting=settings["setting"], stem=settings["stem"])
         except SkeletonError as exc:
             raise SpaceError(str(exc)) from None
         return NetworkGenotype.from_dict(genotype)

@@ -102,7 +102,7 @@ def test_imagenet_presets():
     ({"skeleton": "imagenet", "preset": "huge"}, "preset: 'huge' is not one of mobile, large"),
     ({"aux_position": "stem"}, "aux_position: 'stem' is not one of normal, reduction"),
     ({"aux": True, "input_size": 8}, "the auxiliary head needs a map of at least 5×5, got 4×4"),
-    ({"N": 0}, "N and F must be positive, got N=0, F=36"),
+    ({"N": 0}, r"N must be positive and F at least 1 \(the conv stem\), got N=0, F=32"),
     ({"skeleton": "imagenet", "F": 2}, "F at least 4"),
 ])
 def test_skeleton_errors(kwargs, message):
