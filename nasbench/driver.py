@@ -8,6 +8,11 @@ and the strategy's state is saved after. ``restore_run`` brings a fresh strategy
 date from a run directory; ``run_search`` is the loop of a local search (the Ray
 executor drives the same recorder from Tune's callbacks). With a ``MemoryStore`` the
 same loop runs benchmarks and tests without touching the disk.
+
+A ``Scheduler`` (successive halving, ``nasbench.executors.halving``) may stand between
+the loop and the recorder: it hands the loop each evaluation to run (a candidate and how
+many epochs to train it), is shown each evaluation's result, and returns the candidates
+it has finished, which the loop records. Its state is saved with the strategy's.
 """
 from __future__ import annotations
 
@@ -16,14 +21,14 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from tqdm import tqdm
 
 from nasbench.result import EvalResult, safe_evaluate
 from nasbench.run_store import (BEST, HISTORY, STATE, HistoryRecord, MemoryStore, RunStoreError, StateFileError,
                                 Store)
-from nasbench.strategies.base import Candidate, Strategy
+from nasbench.strategies.base import Candidate, StateLostError, Strategy
 from nasbench.strategies.budget import Budget
 
 Evaluate = Callable[[Candidate], EvalResult]
@@ -48,11 +53,47 @@ class SearchOutcome:
 
 @dataclass
 class RestoredRun:
-    """A run directory read back: its history (told to the strategy) and the candidates
-    the strategy asked whose results never came, to evaluate again first."""
+    """A run directory read back: its history (told to the strategy), the candidates
+    the strategy asked whose results never came, to evaluate again first, and the saved
+    state of the search's scheduler (None: none saved)."""
 
     history: list[HistoryRecord] = field(default_factory=list)
     pending: list[Candidate] = field(default_factory=list)
+    scheduler: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """One evaluation the loop runs: ``candidate`` trained for ``epochs`` epochs and
+    stopped there (None: the evaluator's full run)."""
+
+    candidate: Candidate
+    epochs: int | None = None
+
+
+class Scheduler(Protocol):
+    """Decides what the loop evaluates next and when a candidate is finished (successive
+    halving: several candidates per rung, each trained for the rung's epochs)."""
+
+    def next_job(self, recorder: "SearchRecorder") -> Job:
+        """The next evaluation (new candidates are asked through ``recorder.ask``)."""
+
+    def job_done(self, job: Job, record: HistoryRecord) -> list[HistoryRecord]:
+        """Note one evaluation; return the candidates it has finished (to record)."""
+
+    def due(self) -> list[HistoryRecord]:
+        """Finished candidates not yet recorded (after ``load_state_dict``)."""
+
+    def holds(self) -> set[int]:
+        """Trials asked and not yet finished, which only the scheduler may hand out."""
+
+    def unrecorded_seconds(self) -> float:
+        """What the evaluations of its unfinished candidates cost so far."""
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any] | None, recorded: set[int]) -> None:
+        """Continue from a saved state; ``recorded``: the trials in the history."""
 
 
 MIN_FAILURE_SECONDS = 1e-3  # what a failure costs at least, so that a seconds budget always ends
@@ -100,7 +141,10 @@ def restore_run(strategy: Strategy, store: Store) -> RestoredRun:
         return _rebuilt(strategy, history, str(exc))
     if saved is None:
         return _rebuilt(strategy, history, f"{STATE} missing") if history else RestoredRun()
-    strategy.load_state_dict(saved["strategy"])
+    try:
+        strategy.load_state_dict(saved["strategy"])
+    except StateLostError as exc:
+        return _rebuilt(strategy, history, str(exc))
     told = int(saved["told"])
     if told > len(history):
         raise RunStoreError(f"resume: the saved state has seen {told} results but history.jsonl holds {len(history)}")
@@ -112,7 +156,7 @@ def restore_run(strategy: Strategy, store: Store) -> RestoredRun:
                                 f"saved strategy state was waiting for; was the config changed?")
         _check_same(record, candidate)
         strategy.tell(candidate, record.result)
-    return RestoredRun(history, sorted(pending.values(), key=lambda c: c.trial))
+    return RestoredRun(history, sorted(pending.values(), key=lambda c: c.trial), saved.get("scheduler"))
 
 
 def _rebuilt(strategy: Strategy, history: list[HistoryRecord], reason: str) -> RestoredRun:
@@ -160,25 +204,33 @@ class SearchRecorder:
     """The bookkeeping of one search over ``store``, shared by every executor."""
 
     def __init__(self, strategy: Strategy, budget: Budget, store: Store, progress: bool = False,
-                 on_record: Callable[[HistoryRecord], None] | None = None, label: str = "search") -> None:
+                 on_record: Callable[[HistoryRecord], None] | None = None, label: str = "search",
+                 scheduler: Scheduler | None = None) -> None:
         self.strategy = strategy
         self.budget = budget
         self.store = store
         self.on_record = on_record
+        self.scheduler = scheduler
         restored = restore_run(strategy, store)
         self.history = restored.history
         self._requeue = list(restored.pending)
         self._pending: dict[int, Candidate] = {c.trial: c for c in restored.pending}  # asked, not told
+        if scheduler is not None:
+            scheduler.load_state_dict(restored.scheduler, {r.candidate.trial for r in self.history})
+            self._requeue = [c for c in self._requeue if c.trial not in scheduler.holds()]
         self.seconds_used = sum(r.result.cost_seconds for r in self.history)
         self.failures_in_a_row = _failures_at_the_end(self.history)
         self.best = best_record(self.history)
-        self._save()
         self._bar = tqdm(total=budget.trials, initial=len(self.history), disable=not progress, file=sys.stderr,
                          unit="trial", dynamic_ncols=True, desc=label)
+        for record in scheduler.due() if scheduler is not None else []:  # finished before a kill, not recorded
+            self.record(record)
+        self._save()
 
     def spent(self, in_flight: int = 0) -> bool:
         """Whether no further evaluation may start (``in_flight`` count toward ``trials``)."""
-        if self.budget.spent(len(self.history), self.seconds_used) or self.stopped():
+        seconds = self.seconds_used + (self.scheduler.unrecorded_seconds() if self.scheduler is not None else 0.0)
+        if self.budget.spent(len(self.history), seconds) or self.stopped():
             return True
         return self.budget.trials is not None and len(self.history) + in_flight >= self.budget.trials
 
@@ -191,6 +243,19 @@ class SearchRecorder:
         self._pending[candidate.trial] = candidate
         self._save()
         return candidate
+
+    def next_job(self) -> Job:
+        """The next evaluation: the scheduler's, else the next candidate's full run."""
+        return self.scheduler.next_job(self) if self.scheduler is not None else Job(self.ask())
+
+    def job_done(self, job: Job, record: HistoryRecord) -> None:
+        """Record what ``job``'s evaluation finished (with a scheduler, maybe nothing yet)."""
+        if self.scheduler is None:
+            self.record(record)
+            return
+        for finished in self.scheduler.job_done(job, record):
+            self.record(finished)
+        self._save()
 
     def requeue(self, candidate: Candidate) -> None:
         """Evaluate ``candidate`` again later (it was stopped before it produced a result)."""
@@ -244,7 +309,10 @@ class SearchRecorder:
     def snapshot(self) -> dict[str, Any]:
         """The strategy state, how many history rows it has seen (a prefix: rows are
         appended in tell order) and what it asked but was not told."""
-        return {"strategy": self.strategy.state_dict(), "told": len(self.history), "pending": dict(self._pending)}
+        snapshot = {"strategy": self.strategy.state_dict(), "told": len(self.history), "pending": dict(self._pending)}
+        if self.scheduler is not None:
+            snapshot["scheduler"] = self.scheduler.state_dict()
+        return snapshot
 
     def _save(self) -> None:
         if self.store.keeps_state:
@@ -258,24 +326,35 @@ class SearchRecorder:
 
 
 def run_search(strategy: Strategy, evaluate: Evaluate, budget: Budget, store: Store | None = None,
-               progress: bool = True, on_record: Callable[[HistoryRecord], None] | None = None) -> SearchOutcome:
-    """Search one candidate at a time until the budget is spent, resuming from ``store``
-    if it holds a run (``None``: in memory, for benchmarks and tests).
+               progress: bool = True, on_record: Callable[[HistoryRecord], None] | None = None,
+               scheduler: Scheduler | None = None) -> SearchOutcome:
+    """Search one evaluation at a time until the budget is spent, resuming from ``store``
+    if it holds a run (``None``: in memory, for benchmarks and tests). Without a
+    ``scheduler`` each candidate is evaluated once, in full.
 
-    The budget is checked before each ask, so the last evaluation may overrun a seconds
+    The budget is checked before each evaluation, so the last one may overrun a seconds
     limit; its result counts (it was paid for). A point proposed again is evaluated and
     charged again, as in the NAS-Bench-201 protocol.
     """
-    recorder = SearchRecorder(strategy, budget, MemoryStore() if store is None else store, progress, on_record)
+    recorder = SearchRecorder(strategy, budget, MemoryStore() if store is None else store, progress, on_record,
+                              scheduler=scheduler)
     interrupted = False
     try:
         while not recorder.spent():
-            candidate = recorder.ask()
+            job = recorder.next_job()
             started = time.time()
-            result = safe_evaluate(evaluate, candidate)
-            recorder.record(HistoryRecord(candidate, result, started, time.time()))
+            result = safe_evaluate(_job_evaluation(evaluate, job.epochs), job.candidate)
+            recorder.job_done(job, HistoryRecord(job.candidate, result, started, time.time()))
     except KeyboardInterrupt:
         interrupted = True
     finally:
         recorder.close()
     return recorder.outcome(interrupted)
+
+
+def _job_evaluation(evaluate: Evaluate, epochs: int | None) -> Evaluate:
+    """``evaluate``, or with ``epochs`` one that stops training after that many (through
+    the evaluator's per-epoch ``progress`` callback, which returns False to stop)."""
+    if epochs is None:
+        return evaluate
+    return lambda candidate: evaluate(candidate, progress=lambda epoch, *_: epoch < epochs)  # type: ignore[call-arg]

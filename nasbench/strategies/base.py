@@ -22,6 +22,11 @@ class StrategyError(ValueError):
     """A strategy was misused: an unknown candidate, a state from another strategy, ..."""
 
 
+class StateLostError(StrategyError):
+    """A saved state the strategy cannot take up (its Optuna journal is damaged or gone),
+    though the run's history can rebuild it by replay: the driver does so."""
+
+
 def derive_seed(seed: int, *parts: Any) -> int:
     """A 32-bit seed determined by ``seed`` and ``parts`` (stable across processes).
 

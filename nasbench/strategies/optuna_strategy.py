@@ -10,6 +10,7 @@ decode to the point.
 """
 from __future__ import annotations
 
+import os
 import types
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -22,6 +23,7 @@ from optuna.trial import TrialState
 from nasbench.result import EvalResult
 from nasbench.strategies.base import (
     Candidate,
+    StateLostError,
     StrategyError,
     candidate_seed,
     check_state,
@@ -89,6 +91,12 @@ class OptunaStrategy:
     and tells, and ``load_state_dict`` replays it into a new study (exact, since every
     ask's sampler is seeded by the trial number).
 
+    A damaged journal never ends a search: a tail torn by a kill mid-write is cut back to
+    its last whole line; a journal Optuna cannot read is moved to ``*.damaged`` and a
+    fresh one started, and ``load_state_dict`` then raises ``StateLostError`` (as it does
+    when the journal lacks trials the state maps), so the driver rebuilds the study by
+    replaying the run's history.
+
     CMA-ES is not offered: Optuna's CmaEsSampler has no categorical support and would
     fall back to random sampling. QMC samples categoricals with its independent random
     sampler too; it is offered for completeness.
@@ -117,6 +125,7 @@ class OptunaStrategy:
         self._decisions = list(space.decisions())
         # Optuna stores primitive choices; anything else is suggested by index.
         self._by_index = [not all(isinstance(c, PRIMITIVES) for c in d.choices) for d in self._decisions]
+        self.journal_damage: str | None = None  # why a journal was set aside, if one was
         self.study = self._create_study()
         self._next_trial = 0
         self._numbers: dict[int, int] = {}  # our trial -> Optuna trial number
@@ -127,10 +136,20 @@ class OptunaStrategy:
             self._adopt_journal()
 
     def _create_study(self) -> optuna.Study:
-        storage = None
-        if self.storage_path is not None:
-            self.storage_path.parent.mkdir(parents=True, exist_ok=True)
-            storage = JournalStorage(JournalFileBackend(str(self.storage_path)))
+        if self.storage_path is None:
+            return self._open_study(None)
+        self.storage_path.parent.mkdir(parents=True, exist_ok=True)
+        cut_torn_tail(self.storage_path)
+        try:
+            return self._open_study(JournalStorage(JournalFileBackend(str(self.storage_path))))
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:  # Optuna replaying bad lines
+            aside = self.storage_path.with_name(self.storage_path.name + ".damaged")
+            os.replace(self.storage_path, aside)
+            self.journal_damage = (f"{self.storage_path.name} is unreadable ({type(exc).__name__}: "
+                                   f"{str(exc).splitlines()[0] if str(exc) else 'no message'}); kept as {aside.name}")
+            return self._open_study(JournalStorage(JournalFileBackend(str(self.storage_path))))
+
+    def _open_study(self, storage: JournalStorage | None) -> optuna.Study:
         return optuna.create_study(
             storage=storage,
             study_name=self.study_name,
@@ -239,10 +258,16 @@ class OptunaStrategy:
         if self.storage_path is None:
             self._replay(state)
             return
-        self._next_trial = int(state["next_trial"])
-        self._numbers = {int(t): int(n) for t, n in state["numbers"].items()}
-        self._pending = {int(t): int(n) for t, n in state["pending"].items()}
+        numbers = {int(t): int(n) for t, n in state["numbers"].items()}
         self.study = self._create_study()
+        in_journal = {trial.number for trial in self.study.get_trials(deepcopy=False)}
+        lost = sorted(set(numbers.values()) - in_journal)
+        if lost:
+            reason = self.journal_damage or f"{self.storage_path.name} lacks {len(lost)} of the state's trials"
+            raise StateLostError(reason)
+        self._next_trial = int(state["next_trial"])
+        self._numbers = numbers
+        self._pending = {int(t): int(n) for t, n in state["pending"].items()}
         self._adopt_journal()
 
     def _replay(self, state: dict[str, Any]) -> None:
@@ -260,3 +285,20 @@ class OptunaStrategy:
                  {int(t): int(n) for t, n in state["pending"].items()})
         if replayed != saved:
             raise StrategyError("state's log of asks and tells does not replay to its trials")
+
+
+def cut_torn_tail(path: Path) -> None:
+    """Cut a journal back to its last whole line: a process killed while appending leaves
+    a partial one, which would corrupt the next line appended after it."""
+    if not path.is_file():
+        return
+    with path.open("rb+") as journal:
+        size = journal.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        journal.seek(size - 1)
+        if journal.read(1) == b"\n":
+            return
+        journal.seek(0)
+        data = journal.read()
+        journal.truncate(data.rfind(b"\n") + 1)

@@ -133,6 +133,39 @@ def test_a_damaged_state_is_rebuilt_from_the_history(tmp_path, capsys, search, k
     assert RunStore(part).load_state()["told"] == 20
 
 
+def damage_journal(kind: str, path: Path) -> None:
+    lines = path.read_bytes().splitlines(keepends=True)
+    if kind == "torn":  # a kill while Optuna appended: half a line at the end
+        path.write_bytes(b"".join(lines) + lines[-1][: len(lines[-1]) // 2])
+    elif kind == "garbage":
+        path.write_bytes(b"".join(lines[:5]) + bytes(range(256)) + b"\n" + b"".join(lines[5:]))
+    elif kind == "foreign":
+        path.write_bytes(b'{"op_code": 5, "worker_id": "x"}\n' + b"".join(lines))
+    else:
+        path.unlink()
+
+
+@pytest.mark.parametrize("kind", ["torn", "garbage", pytest.param("foreign", marks=SLOW),
+                                  pytest.param("missing", marks=SLOW)])
+def test_a_damaged_optuna_journal_resumes_to_the_uninterrupted_search(tmp_path, capsys, kind):
+    """TPE's study lives in RUN_DIR/optuna.journal: a torn tail is cut back, an unreadable
+    journal is kept aside as optuna.journal.damaged and the study rebuilt from history."""
+    part = tmp_path / "part"
+    run_from_config(composed(TABLE + ["search=tpe", "budget.trials=8"]), part)
+    damage_journal(kind, part / "optuna.journal")
+    capsys.readouterr()
+    run_from_config(composed(TABLE + [f"resume={part}", "budget.trials=14"]), tmp_path / "unused",
+                    command_line=["budget.trials=14"])
+    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("resume:")]
+    run_from_config(composed(TABLE + ["search=tpe", "budget.trials=14"]), tmp_path / "whole")
+    assert keys(part) == keys(tmp_path / "whole")
+    if kind == "torn":
+        assert said == []
+    else:
+        assert len(said) == 1 and said[0].endswith("; rebuilt from history.jsonl (8 results)"), said
+    assert (part / "optuna.journal.damaged").exists() == (kind in ("garbage", "foreign"))
+
+
 def test_replay_leaves_the_unfinished_candidates_to_evaluate_first(tmp_path):
     store = RunStore(tmp_path)
     strategy = RegularizedEvolution(NasBench201Space(), seed=0)
