@@ -329,9 +329,15 @@ class Supernet(nn.Module):
     def subnet_state_dict(self, point: Any) -> dict[str, torch.Tensor]:
         """The supernet's weights for ``point``'s standalone network, keyed and ordered as
         that network's ``state_dict`` (what ``rebuild GENOTYPE --weights FILE`` loads)."""
-        standalone = build_network(self.subnet_genotype(point).to_dict(), seed=0)
+        with torch.device("meta"):  # only its keys and order are needed
+            target = build_network(self.subnet_genotype(point).to_dict()).state_dict()
         ours = self.network.state_dict()
-        target = standalone.state_dict()
+        by_candidate: dict[str, list[tuple[str, torch.Tensor]]] = {}  # "<edge>.candidates.<op>" -> its tensors
+        for key, value in ours.items():
+            edge, found, rest = key.partition(".candidates.")
+            if found:
+                op, _, name = rest.partition(".")
+                by_candidate.setdefault(f"{edge}.candidates.{op}", []).append((name, value))
         state: dict[str, torch.Tensor] = {}
         for stage_index, kind in enumerate(self.stage_kinds):
             if kind is None:
@@ -341,10 +347,8 @@ class Supernet(nn.Module):
                 for node, node_edges in enumerate(edges):
                     for position, (source, op) in enumerate(node_edges):
                         prefix = f"stages.{stage_index}.{repeat}.nodes.{node}."
-                        mine = f"{prefix}{source}.candidates.{op}."
-                        theirs = f"{prefix}{position}."
-                        state.update({theirs + key[len(mine):]: value for key, value in ours.items()
-                                      if key.startswith(mine)})
+                        for name, value in by_candidate.get(f"{prefix}{source}.candidates.{op}", []):
+                            state[f"{prefix}{position}.{name}"] = value
         for key in target:
             if key not in state:
                 if key not in ours:
