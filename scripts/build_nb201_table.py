@@ -36,15 +36,15 @@ EXPECTED_ROWS = 15_625
 def read_source(source: Path) -> tuple[list[str], list[dict[str, str]]]:
     """The source's header and rows, checked: 15,625 distinct cells, no cost columns yet."""
     reader = csv.DictReader(io.StringIO(source.read_text(encoding="utf-8")))
-    rows = list(reader)
     header = list(reader.fieldnames or ())
-    arches = {row["arch"] for row in rows}
-    if len(rows) != EXPECTED_ROWS or len(arches) != EXPECTED_ROWS:
-        raise SystemExit(f"{source}: expected {EXPECTED_ROWS} distinct cells, got {len(rows)} rows, "
-                         f"{len(arches)} distinct")
     present = [column for dataset in DATASETS for column in cost_columns(dataset) if column in header]
     if present:
         raise SystemExit(f"{source}: already has cost column(s) {', '.join(present)}; give the shared source CSV")
+    rows = list(reader)
+    arches = {row.get("arch") for row in rows}
+    if len(rows) != EXPECTED_ROWS or len(arches) != EXPECTED_ROWS:
+        raise SystemExit(f"{source}: expected {EXPECTED_ROWS} distinct cells, got {len(rows)} rows, "
+                         f"{len(arches)} distinct")
     return header, rows
 
 
