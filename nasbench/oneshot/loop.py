@@ -4,7 +4,9 @@ Each epoch is one row of ``history.jsonl`` (its ``trial`` is the epoch): the der
 point, the supernet's validation accuracy as ``val_acc``, and in ``result.settings`` the
 training accuracy, the architecture entropy, the skip connections of the derived normal
 cell and the schedules. ``best.json`` always holds the latest epoch's derived point, in
-the shape the ask/tell search writes, so ``transfer RUN_DIR`` and ``rebuild`` take it.
+the shape the ask/tell search writes, so ``transfer RUN_DIR`` and ``rebuild`` take it;
+at the end ``best_weights.pt`` holds its weights inherited from the supernet, for
+``rebuild RUN_DIR/best_network.json --weights RUN_DIR/best_weights.pt``.
 ``budget.trials`` caps the epochs (``search.params.epochs`` is the schedules' length);
 ``budget.seconds`` is checked before every step, and an epoch cut short by it is
 recorded as it stands. After every epoch the checkpoint (``checkpoint.py``) holds the
@@ -15,6 +17,7 @@ uninterrupted one does.
 """
 from __future__ import annotations
 
+import io
 import logging
 import time
 from pathlib import Path
@@ -30,13 +33,15 @@ from nasbench.oneshot.data import epoch_batches
 from nasbench.oneshot.methods import OneShotMethod
 from nasbench.report import plot_oneshot, write_report
 from nasbench.result import EvalResult
-from nasbench.run_store import BEST, HistoryRecord, RunStore, RunStoreError, Store, atomic_write_text
+from nasbench.run_store import (BEST, HistoryRecord, RunStore, RunStoreError, Store, atomic_write_bytes,
+                                atomic_write_text)
 from nasbench.strategies.base import Candidate, derive_seed
 from nasbench.strategies.budget import Budget
 from nasbench.train.runtime import resolve_device
 from search_spaces.supernet import Paths, Supernet
 
 LOG = logging.getLogger("nasbench.search")
+BEST_WEIGHTS = "best_weights.pt"  # the derived cell's weights inherited from the supernet
 
 
 def load_splits(data: Mapping[str, Any]) -> DatasetSplits:
@@ -164,5 +169,9 @@ class OneShotSearch:
         write_report(store, records, self.space, self.supernet.subnet_skeleton(), self.network_inputs(), chosen=best)
         if best is not None:
             store.write_json(BEST, self.best_json(best))
+            weights = {key: value.cpu() for key, value in self.supernet.subnet_state_dict(best.candidate.point).items()}
+            buffer = io.BytesIO()
+            torch.save(weights, buffer)
+            atomic_write_bytes(store.run_dir / BEST_WEIGHTS, buffer.getvalue())
         plot_oneshot([r.result.settings | {"val_acc": r.result.val_acc} for r in records], store.run_dir)
 
