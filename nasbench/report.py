@@ -37,10 +37,31 @@ def summary_markdown(history: Sequence[HistoryRecord], top: int = 10) -> str:
                      f"{'' if result.test_acc is None else f'{result.test_acc:.4f}'} | "
                      f"{'' if result.params is None else f'{result.params:,}'} | "
                      f"{'' if result.macs is None else f'{result.macs:,}'} | {result.cost_seconds:.1f} |")
+    lines += early_stopping_markdown(history)
     if failures:
         lines += ["", "## Failures", ""]
         lines += [f"- trial {r.candidate.trial}: {r.result.status}: {r.result.message}" for r in failures[:top]]
     return "\n".join(lines) + "\n"
+
+
+def early_stopping_markdown(history: Sequence[HistoryRecord]) -> list[str]:
+    """The rungs of a search whose scheduler stopped candidates early (successive halving,
+    Hyperband, ASHA): per epoch count, how many candidates trained that far and how many
+    were stopped there; nothing for a search without early stopping."""
+    finished = [r for r in history if r.result.ok]
+    stopped = [r for r in finished if r.result.settings.get("stopped_by")]
+    if not stopped:
+        return []
+    schedulers = ", ".join(sorted({str(r.result.settings["stopped_by"]) for r in stopped}))
+    full = max(r.result.epochs_run for r in finished)
+    lines = ["", f"## Early stopping ({schedulers})", "",
+             f"{len(stopped)} candidates stopped early, {len(finished) - len(stopped)} trained in full "
+             f"({full} epochs).", "", "| epochs | trained that far | stopped there |", "| ---: | ---: | ---: |"]
+    for epochs in sorted({r.result.epochs_run for r in finished}):
+        reached = sum(r.result.epochs_run >= epochs for r in finished)
+        there = sum(r.result.epochs_run == epochs for r in stopped)
+        lines.append(f"| {epochs} | {reached} | {there} |")
+    return lines
 
 
 def plot_history(history: Sequence[HistoryRecord], run_dir: Path) -> list[Path]:

@@ -1,21 +1,58 @@
 """The local executor: evaluate candidates in this process, one after another (the
-embedded default, and what tests and benchmarks use)."""
+embedded default, and what tests and benchmarks use), each in full or, with
+``scheduler=halving|hyperband``, by successive halving over the trainer's epochs
+(``nasbench.executors.halving``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 from nasbench.driver import Evaluate, SearchOutcome, run_search
+from nasbench.executors.brackets import KINDS
+from nasbench.executors.halving import SuccessiveHalving
 from nasbench.run_store import HistoryRecord, Store
 from nasbench.strategies.base import Strategy
 from nasbench.strategies.budget import Budget
 
 
+class LocalExecutorError(ValueError):
+    """A local executor setting that cannot work (a bad number, halving without epochs)."""
+
+
 @dataclass
 class LocalExecutorConfig:
-    """``executor=local`` has no settings."""
+    """``executor=local`` (``nasbench/conf/executor/local.yaml`` says what each setting does)."""
 
     name: str = "local"
+    scheduler: Optional[str] = None  # null | halving | hyperband (the key Ray's executor names asha with)
+    eta: int = 3
+    min_epochs: int = 1
+    max_epochs: Optional[int] = None  # None: the trainer's epochs
+
+    def __post_init__(self) -> None:
+        if self.scheduler is not None and self.scheduler not in KINDS:
+            raise LocalExecutorError(f"executor.scheduler: {self.scheduler!r} is not null or one of "
+                                     f"{', '.join(KINDS)}")
+        if self.eta < 2:
+            raise LocalExecutorError(f"executor.eta: {self.eta} must be >= 2 (the fraction 1/eta goes on)")
+        if self.min_epochs < 1:
+            raise LocalExecutorError(f"executor.min_epochs: {self.min_epochs} must be >= 1")
+        if self.max_epochs is not None and self.max_epochs < self.min_epochs:
+            raise LocalExecutorError(f"executor.max_epochs: {self.max_epochs} must be >= executor.min_epochs "
+                                     f"({self.min_epochs})")
+
+
+def trainer_epochs(evaluate: Evaluate) -> int:
+    """The epochs of ``evaluate``'s full run; refuses an evaluator that cannot be stopped
+    between epochs (a table lookup)."""
+    from nasbench.executors.ray_executor import accepts_progress
+    from nasbench.train.trainer import TrainerConfig
+
+    if not accepts_progress(evaluate):
+        raise LocalExecutorError("executor.scheduler stops candidates between epochs: it needs an evaluator "
+                                 "that trains them epoch by epoch (evaluator=proxy)")
+    trainer = getattr(evaluate, "trainer", None) or {}
+    return int(trainer.get("epochs", TrainerConfig.epochs))
 
 
 class LocalExecutor:
@@ -30,6 +67,21 @@ class LocalExecutor:
     def from_config(cls, settings: LocalExecutorConfig) -> "LocalExecutor":
         return cls(settings)
 
+    def scheduler(self, evaluate: Evaluate) -> SuccessiveHalving | None:
+        """The successive-halving scheduler the settings ask for (None: every candidate in full)."""
+        config = self.config
+        if config.scheduler is None:
+            return None
+        full = trainer_epochs(evaluate)
+        top = full if config.max_epochs is None else config.max_epochs
+        if top > full:
+            raise LocalExecutorError(f"executor.max_epochs: {top} is more than the trainer's epochs ({full})")
+        if top < config.min_epochs:
+            raise LocalExecutorError(f"executor.min_epochs: {config.min_epochs} is more than the {top} epochs of "
+                                     f"a full run")
+        return SuccessiveHalving(config.scheduler, config.eta, config.min_epochs, top, full)
+
     def run(self, strategy: Strategy, evaluate: Evaluate, budget: Budget, store: Store, progress: bool = True,
             on_record: Callable[[HistoryRecord], None] | None = None) -> SearchOutcome:
-        return run_search(strategy, evaluate, budget, store, progress=progress, on_record=on_record)
+        return run_search(strategy, evaluate, budget, store, progress=progress, on_record=on_record,
+                          scheduler=self.scheduler(evaluate))

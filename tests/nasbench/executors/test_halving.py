@@ -1,0 +1,187 @@
+"""Successive halving and Hyperband on the local executor: the brackets of Li et al.
+(2018), what the history records, and a search stopped at any point resuming to the
+history of an uninterrupted one (on a fake trainer whose curves are fixed by the point)."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from nasbench.driver import run_search
+from nasbench.errors import ConfigError
+from nasbench.executors.brackets import bracket, bracket_plan
+from nasbench.executors.halving import SuccessiveHalving
+from nasbench.report import summary_markdown
+from nasbench.executors.local import LocalExecutor, LocalExecutorConfig, LocalExecutorError
+from nasbench.result import EvalResult
+from nasbench.run_store import RunStore
+from nasbench.strategies import make_strategy
+from nasbench.strategies.base import Candidate
+from nasbench.strategies.budget import Budget
+from search_spaces.spaces import make_space
+
+FULL_EPOCHS = 9
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs, what is on disk stays."""
+
+
+class FakeTrainer:
+    """Curves fixed by the candidate's key (a few candidates fail); each epoch costs 1 s."""
+
+    trainer = {"epochs": FULL_EPOCHS}
+
+    def __init__(self, kill_at: int | None = None) -> None:
+        self.calls, self.kill_at = 0, kill_at
+
+    def __call__(self, candidate: Candidate, progress=None) -> EvalResult:
+        self.calls += 1
+        if self.calls == self.kill_at:
+            raise Killed
+        digest = hashlib.sha256(candidate.key.encode()).digest()
+        if digest[0] < 20:
+            return EvalResult(status="diverged", message="non-finite loss", cost_seconds=0.5, seed=candidate.seed)
+        quality, curve = digest[1] / 255, []
+        for epoch in range(1, FULL_EPOCHS + 1):
+            curve.append(round(quality * (1 - 0.5 ** epoch) + 0.01 * (digest[epoch + 1] / 255), 6))
+            if progress is not None and progress(epoch, curve[-1], 0.1) is False:
+                break
+        return EvalResult(status="ok", val_acc=curve[-1], val_curve=curve, epochs_run=len(curve),
+                          cost_seconds=float(len(curve)), seed=candidate.seed, params=100)
+
+
+def search(store, evaluate, trials=30, kind="halving", strategy="evolution", seconds=None, save_fails_at=None):
+    space = make_space("nasbench201")
+    executor = LocalExecutor(LocalExecutorConfig(scheduler=kind, eta=3, min_epochs=1))
+    if save_fails_at is not None:
+        store = KilledOnSave(store, save_fails_at)
+    return run_search(make_strategy(strategy, space, seed=1, population_size=6, sample_size=3)
+                      if strategy == "evolution" else make_strategy(strategy, space, seed=1),
+                      evaluate, Budget(trials=trials, seconds=seconds), store, progress=False,
+                      scheduler=executor.scheduler(evaluate))
+
+
+class KilledOnSave:
+    """A run store whose ``save_state`` number ``at`` dies before writing (so the history
+    line before it is on disk and the state is one step behind)."""
+
+    def __init__(self, store: RunStore, at: int) -> None:
+        self.store, self.at, self.saves = store, at, 0
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def save_state(self, state) -> None:
+        self.saves += 1
+        if self.saves == self.at:
+            raise Killed
+        self.store.save_state(state)
+
+
+def rows(store: RunStore) -> list[tuple]:
+    return [(r.candidate.trial, r.candidate.key, r.result.status, r.result.epochs_run, r.result.val_acc,
+             r.result.cost_seconds, r.result.settings.get("stopped_by")) for r in store.history()]
+
+
+def test_brackets_are_hyperbands():
+    """Li et al. (2018), Table 1 with R=27, eta=3: (n, r) per bracket, then the rungs."""
+    plans = [bracket_plan("hyperband", index, 1, 27, 3) for index in range(5)]
+    assert plans == [(3, 27), (2, 12), (1, 6), (0, 4), (3, 27)]
+    assert bracket(3, 27, 1, 27, 3).sizes == (27, 9, 3, 1) and bracket(3, 27, 1, 27, 3).epochs == (1, 3, 9, 27)
+    assert bracket(2, 12, 1, 27, 3).sizes == (12, 4, 1) and bracket(2, 12, 1, 27, 3).epochs == (3, 9, 27)
+    assert [bracket_plan("halving", index, 1, 9, 3) for index in range(3)] == [(2, 9)] * 3
+    assert bracket(2, 2, 1, 9, 3).sizes == (2, 1)  # a rung that stops nobody is skipped
+
+
+def test_halving_records_rungs_and_stopped_candidates():
+    outcome = search(None, FakeTrainer(), trials=9)
+    history = outcome.history
+    assert sorted(r.candidate.trial for r in history) == list(range(9))
+    ok = [r for r in history if r.result.ok]
+    stopped = [r for r in ok if r.result.settings.get("stopped_by") == "halving"]
+    full = [r for r in ok if r.result.epochs_run == FULL_EPOCHS]
+    assert len(full) == 1 and len(stopped) == len(ok) - 1
+    assert {r.result.epochs_run for r in stopped} <= {1, 3}
+    assert all("stopped early by halving after epoch" in r.result.message for r in stopped)
+    for record in ok:  # every rung is charged: 1 + 3 + 9 epochs for the winner
+        assert record.result.cost_seconds == sum(rung["epochs"] for rung in record.result.settings["rungs"])
+    at_one = sorted((r.result.settings["rungs"][0]["val_acc"], r.candidate.trial) for r in ok)
+    assert full[0].result.settings["rungs"][0]["val_acc"] >= at_one[-3][0]  # it was among the best at rung 1
+    summary = summary_markdown(history)
+    assert "## Early stopping (halving)" in summary and f"| 1 | {len(ok)} | {sum(r.result.epochs_run == 1 for r in stopped)} |" in summary
+
+
+def test_hyperband_runs_brackets_of_each_size():
+    outcome = search(None, FakeTrainer(), trials=30, kind="hyperband", strategy="random")
+    members = [sum(r.result.settings.get("bracket") == index for r in outcome.history) for index in range(5)]
+    assert members == [9, 5, 3, 9, 4] and len(outcome.history) == 30  # s = 2, 1, 0, 2, and what is left
+    last = [r for r in outcome.history if r.result.settings.get("bracket") == 2]
+    assert all(r.result.epochs_run == FULL_EPOCHS for r in last if r.result.ok)  # s=0: all in full
+
+
+def test_seconds_budget_counts_unfinished_rungs():
+    outcome = search(None, FakeTrainer(), trials=None, seconds=40)
+    assert sum(r.result.cost_seconds for r in outcome.history) < 40  # the rest is in unfinished rungs
+
+
+@pytest.mark.parametrize("kill_at", [10, 13] + [pytest.param(at, marks=pytest.mark.slow) for at in (2, 9, 12, 19, 25)])
+def test_killed_mid_evaluation_resumes_to_the_same_history(tmp_path, kill_at):
+    search(RunStore(tmp_path / "whole"), FakeTrainer(), kind="hyperband")
+    with pytest.raises(Killed):
+        search(RunStore(tmp_path / "killed"), FakeTrainer(kill_at=kill_at), kind="hyperband")
+    search(RunStore(tmp_path / "killed"), FakeTrainer(), kind="hyperband")
+    assert rows(RunStore(tmp_path / "killed")) == rows(RunStore(tmp_path / "whole"))
+
+
+@pytest.mark.parametrize("save_fails_at", [12, 16] + [pytest.param(at, marks=pytest.mark.slow) for at in (11, 15, 30)])
+def test_killed_between_history_and_state_resumes_to_the_same_history(tmp_path, save_fails_at):
+    search(RunStore(tmp_path / "whole"), FakeTrainer())
+    with pytest.raises(Killed):
+        search(RunStore(tmp_path / "killed"), FakeTrainer(), save_fails_at=save_fails_at)
+    search(RunStore(tmp_path / "killed"), FakeTrainer())
+    assert rows(RunStore(tmp_path / "killed")) == rows(RunStore(tmp_path / "whole"))
+
+
+def test_lost_state_file_loses_and_repeats_nothing(tmp_path):
+    with pytest.raises(Killed):
+        search(RunStore(tmp_path), FakeTrainer(kill_at=14), strategy="random")
+    (tmp_path / "strategy_state.pt").unlink()
+    search(RunStore(tmp_path), FakeTrainer(), strategy="random")
+    trials = [row[0] for row in rows(RunStore(tmp_path))]
+    assert sorted(trials) == list(range(30))
+
+
+def test_settings_are_checked():
+    with pytest.raises(LocalExecutorError, match="executor.eta: 1 must be >= 2"):
+        LocalExecutorConfig(scheduler="halving", eta=1)
+    with pytest.raises(LocalExecutorError, match="executor.scheduler: 'asha' is not null or one of halving"):
+        LocalExecutorConfig(scheduler="asha")
+    with pytest.raises(LocalExecutorError, match="executor.max_epochs: 12 is more than the trainer's epochs"):
+        LocalExecutor(LocalExecutorConfig(scheduler="halving", max_epochs=12)).scheduler(FakeTrainer())
+    with pytest.raises(LocalExecutorError, match="needs an evaluator that trains them epoch by epoch"):
+        LocalExecutor(LocalExecutorConfig(scheduler="halving")).scheduler(lambda candidate: None)
+
+
+def test_config_names_the_bad_setting():
+    import nasbench
+
+    with pytest.raises(ConfigError, match="executor.min_epochs: 0 must be >= 1"):
+        nasbench.search("nasbench201", evaluator="nasbench201", trials=1,
+                        overrides=["executor.scheduler=halving", "executor.min_epochs=0"])
+
+
+@pytest.mark.slow
+def test_a_proxy_search_on_digits_halves(tmp_path):
+    import nasbench
+
+    outcome = nasbench.search("nasnet", strategy="random", trials=4, seed=0, run_dir=tmp_path,
+                              overrides=["executor.scheduler=halving", "executor.eta=2", "trainer.epochs=2",
+                                         "+trainer.measure_latency=false", "space.skeleton.filters=4",
+                                         "data.train_fraction=0.2"])
+    stopped = [r for r in outcome.history if r.result.settings.get("stopped_by") == "halving"]
+    assert len(outcome.history) == 4 and {r.result.epochs_run for r in stopped} == {1}
+    assert len(stopped) == 2 or any(not r.result.ok for r in outcome.history)  # brackets of 2: (2, 1) at (1, 2)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "## Early stopping" in summary and "| 1 |" in summary
