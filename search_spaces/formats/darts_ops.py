@@ -68,22 +68,41 @@ def builtin_cell_spaces() -> tuple[TwoInputCellSpace, ...]:
 
 
 def known_ops(spaces: Iterable[TwoInputCellSpace] | None = None) -> dict[str, Mapping[str, Any]]:
-    """Every op name the DARTS format reads: the DARTS family's, then our cell spaces' own
-    names (``identity``, ``conv_1x7_7x1``, ``full_dil_conv_3x3``, ...), so that a cell
-    we write with an op DARTS lacks reads back. A name both use means one op in both."""
+    """Every op name the DARTS format reads: the DARTS family's, then those of our cell
+    spaces' own names (``identity``, ``full_dil_conv_3x3``, ...) that mean one op in
+    every space that has them, so that a cell we write with an op DARTS lacks reads back.
+    A DARTS-family name always means DARTS' op; a name our spaces give two meanings is
+    not read (``ambiguous_ops``)."""
+    spaces = builtin_cell_spaces() if spaces is None else tuple(spaces)
     table = dict(DARTS_FAMILY_OPS)
-    for space in builtin_cell_spaces() if spaces is None else spaces:
+    ambiguous = ambiguous_ops(spaces)
+    for space in spaces:
         for name, spec in space.ops.items():
-            if name in table and spec_key(table[name]) != spec_key(spec):
-                raise FormatError(f"op {name!r} of the {space.name} space is not DARTS' {name} "
-                                  f"({spec['op']} against {table[name]['op']})")
-            table.setdefault(name, spec)
+            if name not in ambiguous:
+                table.setdefault(name, spec)
     return table
+
+
+def ambiguous_ops(spaces: Iterable[TwoInputCellSpace]) -> dict[str, tuple[str, ...]]:
+    """Our op names that mean different ops in different spaces (or another op than the
+    DARTS-family op of that name): name -> the spaces that use it."""
+    meanings: dict[str, dict[Any, list[str]]] = {}
+    for name, spec in DARTS_FAMILY_OPS.items():
+        meanings.setdefault(name, {}).setdefault(spec_key(spec), []).append("DARTS")
+    for space in spaces:
+        for name, spec in space.ops.items():
+            meanings.setdefault(name, {}).setdefault(spec_key(spec), []).append(space.name)
+    return {name: tuple(user for users in by_spec.values() for user in users)
+            for name, by_spec in meanings.items() if len(by_spec) > 1}
 
 
 def op_spec(name: Any, where: str, table: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Any]:
     """The spec of op ``name``; an unknown name is a ``FormatError`` naming ``where``."""
     if not isinstance(name, str) or name not in table:
+        users = ambiguous_ops(builtin_cell_spaces()).get(name) if isinstance(name, str) else None
+        if users:
+            raise FormatError(f"{where}: op {name!r} means different ops in {', '.join(users)}; "
+                              f"write the DARTS-family name of the one meant")
         raise FormatError(f"{where}: unknown op {name!r}; DARTS-family ops: {', '.join(DARTS_FAMILY_OPS)}")
     return table[name]
 
