@@ -178,7 +178,7 @@ class NasBench201Table:
                 rows[row["arch"]] = TableRow(float(row[valid]), float(row[test]), float(row[COST_COLUMN]),
                                              int(row[params]) if params else None,
                                              int(row[macs]) if macs else None)
-                if row.get("index", "").isdigit():
+                if (row.get("index") or "").isdigit():
                     arches[int(row["index"])] = row["arch"]
             return rows, arches
 
