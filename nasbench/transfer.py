@@ -4,8 +4,10 @@ full-scale network, print its layer table and check it against the published fig
 A cell found on a small proxy network is transferred by changing only the skeleton
 around it (Zoph et al. 2018, "Learning Transferable Architectures for Scalable Image
 Recognition", https://arxiv.org/abs/1707.07012, Sec. 2 and 4.2): more cells per stage
-(N), more filters (F), and for ImageNet NASNet's stem of two reduction cells
-(``search_spaces.skeletons``). SOURCE is one of
+(N), more filters (F), and for ImageNet a stem that reduces the image
+(``search_spaces.skeletons``). The networks are those of the cell's paper (its evaluation
+setting: a published cell's own, DARTS's for a DARTS-format cell, else its space's);
+``--stem`` and ``--aux-position`` override theirs. SOURCE is one of
 
 - a run directory of ``nasbench.search`` (``config.yaml`` names the space, ``best.json``
   holds the best point);
@@ -35,7 +37,8 @@ from search_spaces.formats import FORMATS as CELL_FORMATS
 from search_spaces.genotype import GenotypeError
 from search_spaces.ops import OpError
 from search_spaces.published import PUBLISHED
-from search_spaces.skeletons import IMAGENET_PRESETS, SKELETONS, SkeletonError
+from search_spaces.skeletons import (AUX_POSITIONS, EVALUATION_SETTINGS, IMAGENET_PRESETS, SKELETONS, STEMS,
+                                     SkeletonError, SkeletonPreset, resolve_preset)
 from search_spaces.spaces.base import SpaceError
 from search_spaces.spaces.cell_spaces import cell_space_names
 from search_spaces.zoo.registry import Figures
@@ -48,62 +51,11 @@ from .summary import FigureCheck, NetworkSummary, check_figures, format_table, s
 
 PROG = "transfer"
 
-# Cells per stage and filters of the CIFAR network each paper trained its cell in
-# (used when --cells/--filters are not given): NASNet-A (6 @ 768) is N=6, F=32;
-# AmoebaNet-A and DARTS use N=6, F=36; ENAS's final network (cifar10_micro_final.sh:
-# 15 layers, 36 filters) N=5, F=36.
-CIFAR_DEFAULTS: Mapping[str, tuple[int, int]] = {"nasnet_a": (6, 32), "amoeba_a": (6, 36), "darts_v2": (6, 36),
-                                                "enas": (5, 36)}
-SPACE_CIFAR_DEFAULTS: Mapping[str, tuple[int, int]] = {"nasnet": (6, 32), "amoeba": (6, 36), "darts": (6, 36)}
-
-
-@dataclass(frozen=True)
-class PublishedNetwork:
-    """A published cell in one published skeleton, with the paper's figures. The figures
-    count the network without its auxiliary head (``counts_aux=False``)."""
-
-    cell: str
-    target: str
-    N: int
-    F: int
-    figures: tuple[Figures, ...]
-    preset: str | None = None
-    num_classes: int = 10
-    input_size: int = 32
-
-    @property
-    def label(self) -> str:
-        return self.figures[0].source
-
-
-# NOTE: AmoebaNet-A (N=6, F=36: 3.2M; ImageNet N=4, F=50: 5.1M, 555M) is not checked:
-# our conv_1x7_7x1 is the paper's plain 1×7-7×1 pair, not the release's bottleneck
-# (see search_spaces.spaces.cell_spaces), which adds ~0.33M/0.6M parameters. ENAS's
-# 4.6M comes from ENAS's own skeleton and ops, which differ from NASNet's; NASNet-A
-# (7 @ 2304)'s 27.6M does not follow from N=7, F=96 in any skeleton we know (32.4M here).
-PUBLISHED_NETWORKS: tuple[PublishedNetwork, ...] = (
-    PublishedNetwork("nasnet_a", "imagenet", 4, 44, (
-        Figures("NASNet-A (4 @ 1056), Zoph et al. 2018, Table 2", params=5_300_000, params_tolerance=0.02,
-                macs=564e6, macs_tolerance=0.03, counts_aux=False),), preset="mobile", num_classes=1000,
-                     input_size=224),
-    PublishedNetwork("nasnet_a", "imagenet", 6, 168, (
-        Figures("NASNet-A (6 @ 4032), Zoph et al. 2018, Table 2", params=88_900_000, params_tolerance=0.02,
-                macs=23.8e9, macs_tolerance=0.03, counts_aux=False),), preset="large", num_classes=1000,
-                     input_size=331),
-    PublishedNetwork("nasnet_a", "cifar", 6, 32, (
-        Figures("NASNet-A (6 @ 768), Zoph et al. 2018, Table 1", params=3_300_000, params_tolerance=0.03,
-                counts_aux=False),)),
-    PublishedNetwork("darts_v2", "cifar", 6, 36, (
-        Figures("DARTS (second order), 20 cells, 36 channels, Liu et al. 2019, Table 1", params=3_300_000,
-                params_tolerance=0.03, counts_aux=False),)),
-)
-
-
 @dataclass(frozen=True)
 class SkeletonSettings:
-    """The network around the cell. ``None`` means the default: for ``cifar`` the cell's
-    paper's N and F (``CIFAR_DEFAULTS``), 10 classes, 32×32; for ``imagenet`` the
-    preset's (``search_spaces.skeletons.IMAGENET_PRESETS``), 1000 classes."""
+    """The network around the cell. ``None`` means the default: the value of the cell's
+    evaluation setting's network for ``target`` and ``preset`` (``setting``: None picks
+    the cell's own, see ``evaluation_setting``; ``search_spaces.skeletons``)."""
 
     target: str = "imagenet"
     preset: str = "mobile"
@@ -113,28 +65,39 @@ class SkeletonSettings:
     num_classes: int | None = None
     input_size: int | None = None
     input_channels: int = 3
+    stem: str | None = None
+    aux_position: str | None = None
+    setting: str | None = None
+
+    def paper_network(self, cell: Resolved) -> SkeletonPreset:
+        """The setting's network for ``target`` and ``preset``, as the paper built it."""
+        try:
+            return resolve_preset(cell.space or "", self.target, setting=self.setting or evaluation_setting(cell),
+                                  preset=self.preset)
+        except SkeletonError as exc:
+            raise UsageError(_as_option(str(exc))) from None
 
     def resolved(self, cell: Resolved) -> "SkeletonSettings":
         """These settings with every default filled in for ``cell``."""
-        if self.target not in SKELETONS:
-            raise UsageError(f"--target: {self.target!r} is not one of {', '.join(SKELETONS)}")
-        if self.target == "cifar":
-            N, F = CIFAR_DEFAULTS.get(published_name(cell) or "", SPACE_CIFAR_DEFAULTS.get(cell.space or "", (6, 36)))
-            classes, size = 10, 32
-        else:
-            if self.preset not in IMAGENET_PRESETS:
-                raise UsageError(f"--preset: {self.preset!r} is not one of {', '.join(IMAGENET_PRESETS)}")
-            preset = IMAGENET_PRESETS[self.preset]
-            N, F, classes, size = preset.N, preset.F, 1000, preset.input_size
-        return replace(self, cells=N if self.cells is None else self.cells,
-                       filters=F if self.filters is None else self.filters,
-                       num_classes=classes if self.num_classes is None else self.num_classes,
-                       input_size=size if self.input_size is None else self.input_size)
+        network = self.paper_network(cell)
+        chosen = {"cells": network.N, "filters": network.F, "num_classes": network.num_classes,
+                  "input_size": network.input_size, "stem": network.stem, "aux_position": network.aux_position}
+        return replace(self, setting=self.setting or evaluation_setting(cell),
+                       **{key: value if getattr(self, key) is None else getattr(self, key)
+                          for key, value in chosen.items()})
 
     def describe(self) -> str:
         text = f"{self.target}" + (f" ({self.preset})" if self.target == "imagenet" else "")
-        return (f"{text}, N={self.cells}, F={self.filters}, {self.num_classes} classes, "
-                f"{self.input_size}x{self.input_size}" + (", auxiliary head" if self.aux else ""))
+        return (f"{self.setting} {text}, {self.stem} stem, N={self.cells}, F={self.filters}, {self.num_classes} "
+                f"classes, {self.input_size}x{self.input_size}"
+                + (f", auxiliary head after the {self.aux_position} cells" if self.aux else ""))
+
+
+def _as_option(message: str) -> str:
+    """A skeleton error spelt with the CLI option it names (``preset: ...`` -> ``--preset: ...``)."""
+    name, _, rest = message.partition(":")
+    option = {"skeleton": "target", "aux_position": "aux-position"}.get(name.strip(), name.strip())
+    return f"--{option}:{rest}" if rest and option.isidentifier() or "-" in option else message
 
 
 # --- the source -----------------------------------------------------------------------------
@@ -154,6 +117,18 @@ def published_name(cell: Resolved) -> str | None:
     return cell.name if cell.origin == "published" else None
 
 
+def evaluation_setting(cell: Resolved) -> str | None:
+    """Whose networks ``cell`` is built in: a published cell's paper's, DARTS's for a cell
+    written in DARTS' format (``Resolved.format``), a search's recorded one, else None
+    (its space's, ``search_spaces.skeletons.SPACE_SETTINGS``)."""
+    name = published_name(cell)
+    if name is not None and PUBLISHED[name].setting:
+        return PUBLISHED[name].setting
+    if cell.format == "darts":
+        return "darts"
+    return (cell.skeleton or {}).get("setting")
+
+
 # --- the network ----------------------------------------------------------------------------
 
 def transfer_genotype(cell: Resolved, settings: SkeletonSettings, name: str | None = None) -> dict[str, Any]:
@@ -162,34 +137,38 @@ def transfer_genotype(cell: Resolved, settings: SkeletonSettings, name: str | No
     settings = settings.resolved(cell)
     label = name or f"{cell.name}-{settings.target}" + (f"-{settings.preset}" if settings.target == "imagenet" else "")
     skeleton = {"name": settings.target, "cells_per_stage": settings.cells, "filters": settings.filters,
-                "aux_head": settings.aux, "preset": settings.preset}
+                "aux_head": settings.aux, "preset": settings.preset, "setting": settings.setting,
+                "stem": settings.stem, "aux_position": settings.aux_position}
     genotype = cell.network(num_classes=settings.num_classes, input_size=settings.input_size,
                             input_channels=settings.input_channels, skeleton=skeleton)
     return {**genotype, "name": label}
 
 
-def published_networks(cell: Resolved, settings: SkeletonSettings) -> tuple[list[PublishedNetwork], str]:
-    """The published networks of this cell in this skeleton, and why their figures do not
-    apply ("" when they do: same N, F, classes and input size)."""
-    settings = settings.resolved(cell)
-    if published_name(cell) is None:
+def published_figures(cell: Resolved, settings: SkeletonSettings) -> tuple[list[Figures], str]:
+    """The published figures of this cell in this skeleton, and why they do not apply
+    ("" when they do: the paper's network, unchanged)."""
+    name = published_name(cell)
+    if name is None:
         return [], ""
-    candidates = [net for net in PUBLISHED_NETWORKS if net.cell == published_name(cell)
-                  and net.target == settings.target
-                  and (settings.target != "imagenet" or net.preset == settings.preset)]
-    exact = [net for net in candidates if (net.N, net.F, net.num_classes, net.input_size, settings.input_channels)
-             == (settings.cells, settings.filters, settings.num_classes, settings.input_size, 3)]
-    if exact or not candidates:
-        return exact, ""
-    wanted = "; ".join(f"{net.label}: N={net.N}, F={net.F}, {net.num_classes} classes, "
-                       f"{net.input_size}x{net.input_size}" for net in candidates)
-    return candidates, f"the figures are for {wanted}"
+    settings = settings.resolved(cell)
+    key = "cifar" if settings.target == "cifar" else settings.preset
+    figures = list(PUBLISHED[name].figures_for(key)) if settings.setting == PUBLISHED[name].setting else []
+    if not figures:
+        return [], ""
+    network = settings.paper_network(cell)
+    wanted = (network.N, network.F, network.stem, network.num_classes, network.input_size, 3)
+    given = (settings.cells, settings.filters, settings.stem, settings.num_classes, settings.input_size,
+             settings.input_channels)
+    if given == wanted:
+        return figures, ""
+    return figures, (f"the figures are for the {settings.setting} {key} network: N={network.N}, F={network.F}, "
+                     f"{network.stem} stem, {network.num_classes} classes, {network.input_size}x{network.input_size}")
 
 
 def figure_checks(cell: Resolved, settings: SkeletonSettings, summary: NetworkSummary) -> list[FigureCheck]:
     """The published figures that apply to this transfer, checked (or skipped, with the reason)."""
-    networks, skip_reason = published_networks(cell, settings)
-    return check_figures(summary, [figure for net in networks for figure in net.figures], skip_reason)
+    figures, skip_reason = published_figures(cell, settings)
+    return check_figures(summary, figures, skip_reason)
 
 
 def check_record(check: FigureCheck) -> dict[str, Any]:
@@ -200,23 +179,30 @@ def check_record(check: FigureCheck) -> dict[str, Any]:
 
 # --- the command ----------------------------------------------------------------------------
 
+def _network_line(network: SkeletonPreset) -> str:
+    return (f"N={network.N}, F={network.F}, {network.stem} stem, {network.input_size}x{network.input_size}, "
+            f"aux head after the {network.aux_position} cells")
+
+
 DESCRIPTION = """\
-Transfer a cell to a full-scale network (NASNet's ImageNet skeleton, or the CIFAR one with
-more cells and filters), print the network's layer table and totals, and check them
-against the published figures where the cell and the skeleton are a paper's."""
+Transfer a cell to a full-scale network (its paper's ImageNet or CIFAR network), print the
+network's layer table and totals, and check them against the published figures where the
+cell and the network are a paper's."""
 EPILOG = f"""\
 SOURCE is a nasbench.search run directory (config.yaml + best.json), a point JSON file
 ({{"normal": [...], "reduce": [...]}}, or {{"space": ..., "point": ...}}), or a published
 cell: {', '.join(PUBLISHED)}. Published cells are built with their release's
 concatenation, as the papers counted them.
 
-Defaults: --target imagenet --preset mobile (NASNet's N=4, F=44, 224x224, 1000 classes;
-large: N=6, F=168, 331x331); --target cifar uses the cell's paper's N and F (NASNet-A
-6 @ 768: N=6, F=32; DARTS: N=6, F=36), 10 classes, 32x32.
+Defaults: --target imagenet --preset mobile, in the networks of the cell's paper (a
+published cell's own, DARTS's for a DARTS Genotype, else its space's):
+{chr(10).join(f'  {name:7} {key:7} ' + _network_line(network) for name, setting in EVALUATION_SETTINGS.items()
+              for key, network in setting.presets.items())}
 
 Figures checked (parameters without the auxiliary head):
-{chr(10).join(f'  {net.cell} --target {net.target}' + (f' --preset {net.preset}' if net.preset else '')
-              + f': {net.label}' for net in PUBLISHED_NETWORKS)}
+{chr(10).join(f'  {name} --target ' + ('cifar' if key == 'cifar' else f'imagenet --preset {key}')
+              + f': {figure.source}' for name, cell in PUBLISHED.items() for key, figures in cell.figures.items()
+              for figure in figures)}
 
 --export PATH writes by extension:
 {chr(10).join(f'  {ext:5} {what}' for ext, what in FORMATS.items())}
@@ -240,6 +226,11 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--filters", type=int, metavar="F", help="filters of the first stage")
     parser.add_argument("--aux", action=argparse.BooleanOptionalAction, default=False,
                         help="add the auxiliary head (default: no)")
+    parser.add_argument("--aux-position", choices=AUX_POSITIONS,
+                        help="the auxiliary head after the normal cells before the second reduction, or after the "
+                             "second reduction cell (default: the paper's)")
+    parser.add_argument("--stem", choices=STEMS, help="conv (CIFAR's 3x3 conv), nasnet (conv + two reduction "
+                                                      "cells) or darts (three 3x3/2 convs) (default: the paper's)")
     parser.add_argument("--num-classes", type=int, metavar="N", help="classes of the classifier")
     parser.add_argument("--input-size", type=int, metavar="N", help="input side in pixels")
     parser.add_argument("--space", choices=cell_space_names(), help="the space of a bare point file")
@@ -262,7 +253,7 @@ def settings_from_args(args: argparse.Namespace) -> SkeletonSettings:
         raise UsageError("--preset applies to --target imagenet")
     return SkeletonSettings(target=args.target, preset=args.preset or "mobile", cells=args.cells,
                             filters=args.filters, aux=args.aux, num_classes=args.num_classes,
-                            input_size=args.input_size)
+                            input_size=args.input_size, stem=args.stem, aux_position=args.aux_position)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -307,7 +298,8 @@ def transfer_record(cell: Resolved, settings: SkeletonSettings, genotype: Mappin
     totals = summary_to_dict(summary)
     record: dict[str, Any] = {
         "name": genotype["name"], "source": cell.to_dict(), "target": settings.target,
-        "preset": settings.preset if settings.target == "imagenet" else None, "cells": settings.cells,
+        "preset": settings.preset if settings.target == "imagenet" else None, "setting": settings.setting,
+        "stem": settings.stem, "aux_position": settings.aux_position, "cells": settings.cells,
         "filters": settings.filters, "aux": settings.aux, "num_classes": settings.num_classes,
         "input_size": list(genotype["input_size"]), "params": summary.params, "macs": summary.macs,
         "activations": summary.activations, "figures": [check_record(check) for check in checks],

@@ -77,6 +77,24 @@ def test_darts_v2_cifar_and_the_auxiliary_head_left_out_of_the_check(capsys):
     assert record["params_without_aux"] == 3_349_342 and record["aux_params"] > 0
 
 
+@pytest.mark.slow
+def test_darts_v2_imagenet_is_dartss_own_network(capsys):
+    # DARTS's NetworkImageNet(48, 1000, 14): the authors' model.py has 4,718,752 parameters.
+    code, record, _ = _json_run(capsys, ["darts_v2", "--target", "imagenet", "--preset", "mobile"])
+    assert code == 0 and record["pass"] is True
+    assert (record["setting"], record["stem"], record["cells"], record["filters"]) == ("darts", "darts", 4, 48)
+    assert record["params"] == 4_718_752 and abs(record["params"] - 4.7e6) <= 0.03 * 4.7e6
+
+
+def test_stem_and_aux_position_override_the_papers(capsys):
+    code, record, _ = _json_run(capsys, ["darts_v2", "--target", "cifar", "--cells", "1", "--filters", "8", "--aux",
+                                         "--aux-position", "normal"])
+    assert code == 0 and (record["stem"], record["aux_position"]) == ("conv", "normal")
+    code, record, _ = _json_run(capsys, ["darts_v2", "--cells", "1", "--filters", "8", "--stem", "nasnet"])
+    assert code == 0 and record["stem"] == "nasnet" and record["input_size"] == [224, 224]
+    assert all(check["pass"] is None and "darts stem" in check["reason"] for check in record["figures"])
+
+
 def test_text_report_prints_the_table_and_the_verdict(capsys):
     assert main(["nasnet_a", "--target", "cifar"]) == 0
     out = capsys.readouterr().out
@@ -91,8 +109,8 @@ def test_other_settings_skip_the_figures(capsys):
 
 
 def test_a_failing_check_exits_1(capsys, monkeypatch):
-    wrong = transfer.PublishedNetwork("darts_v2", "cifar", 1, 8, (Figures("made up", params=1_000, counts_aux=False),))
-    monkeypatch.setattr(transfer, "PUBLISHED_NETWORKS", (wrong,))
+    wrong = Figures("made up", params=1_000, counts_aux=False)
+    monkeypatch.setattr(transfer, "published_figures", lambda cell, settings: ([wrong], ""))
     code, record, _ = _json_run(capsys, ["darts_v2", "--target", "cifar", "--cells", "1", "--filters", "8"])
     assert code == 1 and record["pass"] is False and record["figures"][0]["pass"] is False
 
@@ -132,6 +150,7 @@ def test_point_files_bare_and_wrapped(tmp_path):
     (["nasnet-a"], "unknown cell 'nasnet-a'; did you mean nasnet_a"),
     (["darts_v2", "--target", "cifar", "--preset", "large"], "--preset applies to --target imagenet"),
     (["darts_v2", "--filters", "0"], "--filters: expected a positive integer, got 0"),
+    (["darts_v2", "--preset", "large"], "--preset: the darts setting has no 'large' ImageNet network"),
     (["no/such/run"], "no such file or directory 'no/such/run'"),
 ])
 def test_usage_errors(capsys, argv, message):
