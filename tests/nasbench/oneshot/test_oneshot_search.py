@@ -1,0 +1,118 @@
+"""search=darts and search=gdas through the search entry point: a run directory like any
+search's (history per epoch, best.json, report), the derived cell's inherited weights load
+into its standalone network, transfer takes the run, and a SIGKILL loses at most an epoch."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+from nasbench.config import CONF_DIR
+from nasbench.errors import ConfigError
+from nasbench.rebuild import load_network
+from nasbench.search import run_from_config
+from nasbench.transfer import main as transfer_main
+from search_spaces.spaces import make_space
+from search_spaces.supernet import Paths, Supernet
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+QUICK = ["data.train_fraction=0.05", "search.params.batch_size=16", "progress=false"]  # 62 images: 3 steps an epoch
+
+
+def composed(overrides: list[str]):
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        return compose(config_name="config", overrides=overrides)
+
+
+def history(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("method", ["darts", "gdas"])
+def test_a_nasbench201_search_leaves_a_run_directory(tmp_path, method):
+    outcome = run_from_config(composed(["+space=nasbench201", f"search={method}", "budget.trials=2", *QUICK]),
+                              tmp_path)
+    rows = history(tmp_path)
+    assert [row["trial"] for row in rows] == [0, 1] and len(outcome.history) == 2
+    settings = rows[-1]["result"]["settings"]
+    assert {"train_acc", "entropy", "skip_connections", "steps", "lr"} <= set(settings)
+    assert ("tau" in settings) == (method == "gdas")
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert best["point"] == rows[-1]["point"] and make_space("nasbench201").contains(best["point"])
+    assert best["space"] == "nasbench201" and best["inputs"] == {"num_classes": 10, "input_size": 8,
+                                                                  "input_channels": 1}
+    for name in ("oneshot.png", "summary.md", "best_network.json", "best_weights.pt", "oneshot_state.pt"):
+        assert (tmp_path / name).is_file(), name
+    network = load_network(str(tmp_path / "best_network.json"), tmp_path / "best_weights.pt").network
+    assert network(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("space", ["nasbench201", "darts"])
+def test_inherited_weights_load_through_rebuild_and_compute_the_same(tmp_path, space):
+    supernet = Supernet(make_space(space), {"cells_per_stage": 1, "filters": 4}, num_classes=5, input_size=8,
+                        input_channels=1, seed=3)
+    probabilities = {kind: torch.softmax(torch.randn(supernet.arch_shape(kind)), -1) for kind in supernet.kinds}
+    point = supernet.derive(probabilities)
+    (tmp_path / "net.json").write_text(supernet.subnet_genotype(point).to_json())
+    torch.save(supernet.subnet_state_dict(point), tmp_path / "weights.pt")
+    network = load_network(str(tmp_path / "net.json"), tmp_path / "weights.pt").network
+    images = torch.randn(3, 1, 8, 8)
+    supernet.eval(), network.eval()
+    assert torch.equal(network(images), supernet(images, Paths(active=supernet.paths_of(point))))
+
+
+def test_transfer_takes_a_darts_run_directory(tmp_path, capsys):
+    run_from_config(composed(["+space=darts", "search=darts", "budget.trials=1", *QUICK]), tmp_path / "run")
+    assert make_space("darts").contains(json.loads((tmp_path / "run" / "best.json").read_text())["point"])
+    assert transfer_main([str(tmp_path / "run"), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["params"] > 0
+
+
+def test_a_one_shot_search_on_ray_is_refused_in_one_line(tmp_path):
+    with pytest.raises(ConfigError, match="search=darts trains its supernet in-process; use executor=local"):
+        run_from_config(composed(["+space=nasbench201", "search=darts", "executor=ray", *QUICK]), tmp_path)
+
+
+def _search(tmp_path: Path, run_dir: Path, *arguments: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "nasbench.search", *arguments, f"hydra.run.dir={run_dir}"],
+                            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_search_then_resume_ends_like_an_uninterrupted_search(tmp_path):
+    config = ["+space=nasbench201", "search=gdas", "search.params.epochs=5", "budget.trials=5",
+              "data.train_fraction=0.1", "search.params.batch_size=16", "search.params.device=cpu", "progress=false"]
+    killed = tmp_path / "killed"
+    process = _search(tmp_path, killed, *config)
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None:
+        if (killed / "history.jsonl").exists() and (killed / "history.jsonl").read_text().count("\n") >= 1:
+            break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    done_before = len(history(killed))
+    assert 1 <= done_before < 5
+    resumed = _search(tmp_path, tmp_path / "resume-log", f"resume={killed}")
+    reference = _search(tmp_path, tmp_path / "reference", *config)
+    for run in (resumed, reference):
+        assert run.wait(timeout=600) == 0, run.stderr.read()[-2000:]
+
+    def epochs(run_dir: Path) -> list[tuple]:
+        return [(row["trial"], row["key"], row["result"]["val_acc"], row["result"]["train_loss"])
+                for row in history(run_dir)]
+    assert epochs(killed) == epochs(tmp_path / "reference") and len(epochs(killed)) == 5
+    assert (json.loads((killed / "best.json").read_text())["point"]
+            == json.loads((tmp_path / "reference" / "best.json").read_text())["point"])
