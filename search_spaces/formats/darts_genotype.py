@@ -108,7 +108,8 @@ def _cell(value: Any, field: str) -> tuple[Block, ...]:
         raise FormatError(f"DARTS genotype: {field}: expected a non-empty list of (op, input) pairs, got {value!r:.60}")
     if all(_is_pair(item) for item in value):
         if len(value) % 2:
-            raise FormatError(f"DARTS genotype: {field}: {len(value)} pairs; each node takes two")
+            count = f"{len(value)} (op, input) pair" + ("s" if len(value) > 1 else "")
+            raise FormatError(f"DARTS genotype: {field}: {count}, an odd number; each node takes two")
         pairs = list(value)
     elif all(isinstance(item, (list, tuple)) and len(item) == 2 and all(_is_pair(p) for p in item) for item in value):
         pairs = [pair for node in value for pair in node]
