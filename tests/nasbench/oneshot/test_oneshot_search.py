@@ -71,6 +71,7 @@ def test_inherited_weights_load_through_rebuild_and_compute_the_same(tmp_path, s
     assert torch.equal(network(images), supernet(images, Paths(active=supernet.paths_of(point))))
 
 
+@pytest.mark.slow
 def test_transfer_takes_a_darts_run_directory(tmp_path, capsys):
     run_from_config(composed(["+space=darts", "search=darts", "budget.trials=1", *QUICK]), tmp_path / "run")
     assert make_space("darts").contains(json.loads((tmp_path / "run" / "best.json").read_text())["point"])
