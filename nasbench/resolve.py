@@ -118,6 +118,14 @@ class Resolved:
         """The zoo figures of this network (none for points: theirs depend on the skeleton)."""
         return self.entry.figures_for(self.variant) if self.entry is not None else ()
 
+    @property
+    def paper_setting(self) -> str | None:
+        """The evaluation setting of the cell's paper (``search_spaces.skeletons``): a
+        published cell's own, DARTS's for a cell in DARTS' format; None: its space's."""
+        if self.origin == "published":
+            return published(self.name).setting or None
+        return "darts" if self.format == "darts" else None
+
     def with_variant(self, variant: str) -> "Resolved":
         """The same zoo entry in another of its variants."""
         if self.origin != "zoo" or self.entry is None:
@@ -139,6 +147,8 @@ class Resolved:
         settings = {**dict(self.skeleton or {}), **dict(skeleton or {})}
         if self.output is not None and settings.get("output") is None:
             settings["output"] = self.output
+        if self.paper_setting is not None and settings.get("setting") is None:
+            settings["setting"] = self.paper_setting
         sizes = {"num_classes": num_classes, "input_channels": input_channels,
                  "input_size": None if input_size is None else _square(input_size, self.name)}
         given = {**dict(self.inputs or {}), **{key: value for key, value in sizes.items() if value is not None}}
@@ -433,6 +443,8 @@ def _cell_spaces_named(space: str | None, where: Any) -> list[Any] | None:
 
 def _checked_text_cell(cell: TextCell, where: str, space: str | None, spaces: SpacesTaken | None) -> TextCell:
     if space is not None and space != cell.space.name:
+        if cell.own_space:
+            raise ResolveError(f"space {space}: {where} does not fit the {space} space (its ops, node count or inputs)")
         raise ResolveError(f"space {space}: {where} holds a cell of the {cell.space.name} space")
     _refuse_space(cell.space.name, where, spaces, cell.space if cell.own_space else None)
     return cell

@@ -254,3 +254,129 @@ def test_settings_that_do_not_apply():
         resolve("darts_v2").network(skeleton={"width": 8})
     with pytest.raises(ResolveError, match="darts_v2: a cell network takes a square input, not 32x16"):
         resolve("darts_v2").network(input_size=(32, 16))
+
+
+# --- cells in the field's formats (search_spaces.formats) ----------------------------------
+
+# DARTS_V2 and DARTS_V1 as the authors' cnn/genotypes.py writes them, SETN as D-X-Y's
+# AutoDL-Projects does (nested pairs, its own conv_3x1_1x3).
+DARTS_V2_LINE = (
+    "DARTS_V2 = Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
+    "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], "
+    "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
+    "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])")
+DARTS_V1_LINE = (
+    "DARTS_V1 = Genotype(normal=[('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 0), ('sep_conv_3x3', 1), "
+    "('skip_connect', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 2)], normal_concat=[2, 3, 4, 5], "
+    "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 0), ('max_pool_3x3', 0), "
+    "('skip_connect', 2), ('skip_connect', 2), ('avg_pool_3x3', 0)], reduce_concat=[2, 3, 4, 5])")
+SETN_LINE = (
+    "SETN = Genotype(normal=[(('skip_connect', 0), ('sep_conv_5x5', 1)), (('sep_conv_5x5', 0), ('sep_conv_3x3', 1)), "
+    "(('sep_conv_5x5', 1), ('sep_conv_5x5', 3)), (('max_pool_3x3', 1), ('conv_3x1_1x3', 4))], normal_concat=[2, 3, 4, 5], "
+    "reduce=[(('sep_conv_3x3', 0), ('sep_conv_5x5', 1)), (('avg_pool_3x3', 0), ('sep_conv_5x5', 1)), "
+    "(('avg_pool_3x3', 0), ('sep_conv_5x5', 1)), (('avg_pool_3x3', 0), ('skip_connect', 1))], "
+    "reduce_concat=[2, 3, 4, 5], connectN=None, connects=None)")
+NB201_BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+
+
+def _params_without_aux(genotype: dict) -> int:
+    import torch
+
+    from search_spaces.build import build_network
+
+    with torch.device("meta"):
+        network = build_network(genotype)
+    return sum(p.numel() for name, p in network.named_parameters() if not name.startswith("aux_heads."))
+
+
+def test_a_typed_darts_genotype_is_darts_v2():
+    resolved = resolve(DARTS_V2_LINE)
+    assert (resolved.origin, resolved.name, resolved.space, resolved.format) == ("text", "DARTS_V2", "darts", "darts")
+    assert resolved.point == point("darts_v2") and resolved.output is None and resolved.is_point
+    assert resolved.to_dict()["format"] == "darts"
+    skeleton = {"aux_head": True, "cells_per_stage": 6, "filters": 36}
+    published = resolve("darts_v2").network(skeleton=skeleton)
+    assert {**resolved.network(skeleton=skeleton), "name": ""} == {**published, "name": ""}
+
+
+@pytest.mark.slow
+def test_a_typed_darts_v2_has_the_authors_parameter_count():
+    # DARTS' model.py NetworkCIFAR(36, 10, 20, auxiliary=True, DARTS_V2), without the
+    # auxiliary head as its count_parameters_in_MB counts: 3,349,342.
+    genotype = resolve(DARTS_V2_LINE).network(skeleton={"aux_head": True, "cells_per_stage": 6, "filters": 36})
+    assert _params_without_aux(genotype) == 3_349_342
+
+
+def test_a_genotypes_file_is_picked_by_name(tmp_path):
+    path = tmp_path / "genotypes.py"
+    path.write_text(f"from collections import namedtuple\n{DARTS_V1_LINE}\n{DARTS_V2_LINE}\nDARTS = DARTS_V2\n")
+    resolved = resolve(f"{path}:DARTS")
+    assert (resolved.origin, resolved.name, resolved.point) == ("file", "DARTS", point("darts_v2"))
+    assert resolved.location == f"{path.resolve()}:DARTS"
+    assert resolve(f"{path}:DARTS_V1").point["normal"][0] == ["sep_conv_3x3", 1, "sep_conv_3x3", 0]
+    with pytest.raises(ResolveError) as error:
+        resolve(str(path))
+    assert _one_line(error) == (f"{path}: 3 genotypes (DARTS_V1, DARTS_V2, DARTS); pick one by name ({path}:NAME)")
+    with pytest.raises(ResolveError, match=r"genotypes.py:V3: no genotype named 'V3'; the text names DARTS_V1"):
+        resolve(f"{path}:V3")
+    single = tmp_path / "pdarts.txt"
+    single.write_text(DARTS_V2_LINE.replace("DARTS_V2 = ", "") + "\n")
+    assert resolve(single).name == "pdarts" and resolve(single).format == "darts"
+
+
+def test_a_darts_json_file_and_an_nb201_string(tmp_path):
+    from search_spaces.formats import parse_genotype
+
+    path = tmp_path / "cell.json"
+    path.write_text(json.dumps(parse_genotype(DARTS_V2_LINE).to_dict()))
+    resolved = resolve(path)
+    assert (resolved.origin, resolved.name, resolved.format, resolved.point) == ("file", "cell", "darts",
+                                                                                 point("darts_v2"))
+    typed = resolve(NB201_BEST)
+    assert (typed.origin, typed.space, typed.point, typed.format) == ("text", "nasbench201", NB201_BEST, "nb201")
+    in_file = tmp_path / "best.txt"
+    in_file.write_text(NB201_BEST + "\n")
+    assert resolve(in_file).point == NB201_BEST and resolve(in_file).cell_text() == NB201_BEST
+
+
+def test_a_cell_of_its_own_ops_is_taken_where_cell_spaces_are():
+    from search_spaces.spaces.cell_spaces import cell_space_names
+
+    resolved = resolve(SETN_LINE, spaces=SpacesTaken(cell_space_names(), "cell-network skeleton"))
+    assert resolved.space == "own_ops" and resolved.own_space is not None
+    assert "conv_3x1_1x3" in resolved.to_dict()["ops"]
+    network = resolved.network(skeleton={"cells_per_stage": 1, "filters": 8})
+    assert network["name"] == "own_ops-cifar"
+    with pytest.raises(ResolveError, match="space 'own_ops' has no table"):
+        resolve(SETN_LINE, spaces=SpacesTaken(("nasbench201",), "table"))
+
+
+def test_a_named_space_must_hold_the_cell():
+    assert resolve(DARTS_V2_LINE, space="darts").space == "darts"
+    with pytest.raises(ResolveError) as error:
+        resolve(DARTS_V2_LINE, space="nasnet")
+    assert _one_line(error) == "space nasnet: the cell does not fit the nasnet space (its ops, node count or inputs)"
+    with pytest.raises(ResolveError, match="space darts: the cell holds a cell of the nasbench201 space"):
+        resolve(NB201_BEST, space="darts")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1)", "the cell: not a Python expression: '[' was never "
+                                                                   "closed at line 1, column 17"),
+    (DARTS_V2_LINE.replace("dil_conv_3x3", "dil_conv_4x4"), "the cell: DARTS genotype: normal, node 3: unknown op "
+                                                            "'dil_conv_4x4'; DARTS-family ops: none, skip_connect,"),
+    ("|nor_conv_3x3~0|+|nor_conv_3x3~0|", "the cell: NB201 string '|nor_conv_3x3~0|+|nor_conv_3x3~0|': expected 3"),
+])
+def test_a_bad_cell_is_one_line(text, message):
+    with pytest.raises(ResolveError) as error:
+        resolve(text)
+    assert _one_line(error).startswith(message)
+
+
+def test_only_cells_have_a_cell_text():
+    assert resolve("darts_v2").cell_text().startswith("darts_v2 = Genotype(normal=[('sep_conv_3x3', 0), ")
+    assert resolve("enas").cell_text(format="darts").startswith("enas = Genotype(normal=[('avg_pool_3x3', 0), ")
+    with pytest.raises(ResolveError, match="resnet18 is a zoo network, not a cell"):
+        resolve("resnet18").cell_text()
+    with pytest.raises(ResolveError, match="darts_v2: a cell of the darts space has no nb201 form"):
+        resolve("darts_v2").cell_text("nb201")
