@@ -118,15 +118,10 @@ def published_name(cell: Resolved) -> str | None:
 
 
 def evaluation_setting(cell: Resolved) -> str | None:
-    """Whose networks ``cell`` is built in: a published cell's paper's, DARTS's for a cell
-    written in DARTS' format (``Resolved.format``), a search's recorded one, else None
-    (its space's, ``search_spaces.skeletons.SPACE_SETTINGS``)."""
-    name = published_name(cell)
-    if name is not None and PUBLISHED[name].setting:
-        return PUBLISHED[name].setting
-    if cell.format == "darts":
-        return "darts"
-    return (cell.skeleton or {}).get("setting")
+    """Whose networks ``cell`` is built in: its paper's (``Resolved.paper_setting``: a
+    published cell's own, DARTS's for a DARTS-format cell), a search's recorded one, else
+    None (its space's, ``search_spaces.skeletons.SPACE_SETTINGS``)."""
+    return cell.paper_setting or (cell.skeleton or {}).get("setting")
 
 
 # --- the network ----------------------------------------------------------------------------
