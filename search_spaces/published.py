@@ -56,7 +56,8 @@ NASNET_A_OUTPUT = MappingProxyType({"normal": (0, 2, 3, 4, 5, 6), "reduce": (3, 
 # the TF TPU models' amoeba_net/model_specs.py ('amoeba_net_a'); the authors' release
 # decides. Built with the release's ops (its bottlenecked 1x7_7x1, see
 # ``search_spaces.spaces.cell_spaces.AMOEBA_OPS``) it has the paper's figures: 3,207,106
-# parameters at N=6, F=36 (3.2M), 5,086,102 and 555.7M MACs at N=4, F=50 (5.1M, 555M).
+# parameters at N=6, F=36 (3.2M), 5,086,102 and 555.7M MACs at N=4, F=50 (5.1M, 555M),
+# 86,718,039 and 23.16B at N=6, F=190 (86.7M, 23.1B), 468,157,056 at F=448 (469M).
 # NOTE: DARTS' genotypes.py lists an "AmoebaNet" whose blocks differ from this release in
 # most ops and inputs (and concatenates blocks 2-4 / 1, 2, 4); in DARTS' network with
 # DARTS' plain conv_7x1_1x7 it has 3,145,078 parameters, near the paper's 3.2M too, but
@@ -165,6 +166,8 @@ AMOEBA_A_FIGURES = _figures(
                    counts_aux=False),),
     mobile=(Figures("AmoebaNet-A (N=4, F=50), Real et al. 2019, Table 2", params=5_100_000, params_tolerance=0.02,
                     macs=555e6, macs_tolerance=0.03, counts_aux=False),),
+    large=(Figures("AmoebaNet-A (N=6, F=190), Real et al. 2019, Table 2", params=86_700_000, params_tolerance=0.02,
+                   macs=23.1e9, macs_tolerance=0.03, counts_aux=False),),
 )
 # NOTE: DARTS reports 574M multiply-adds on ImageNet (Table 3); the authors' own
 # NetworkImageNet(48, 1000, 14, DARTS_V2), run here, has 529,911,552 in its convolutions

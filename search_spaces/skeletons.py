@@ -106,16 +106,20 @@ EVALUATION_SETTINGS: Mapping[str, EvaluationSetting] = MappingProxyType({
     "nasnet": EvaluationSetting(
         "nasnet", "Zoph et al. 2018, Sec. 4 and Table 1-2; TF-slim nets/nasnet/nasnet.py",
         MappingProxyType({"cifar": _NASNET_CIFAR, "mobile": _NASNET_MOBILE, "large": _NASNET_LARGE})),
-    # AmoebaNet-A (N=6, F=36) on CIFAR; (N=4, F=50) mobile on ImageNet (Real et al. 2019,
-    # https://arxiv.org/abs/1802.01548, Tables 1-2); the TF TPU release (amoeba_net/
-    # model_builder.py) builds NASNet's ImageNet stem with stem_reduction_size=32 maps,
-    # its aux head before the second reduction cell and dropout 0.5 before the classifier.
+    # AmoebaNet-A (N=6, F=36) on CIFAR, (N=4, F=50) mobile and (N=6, F=190) large on
+    # ImageNet (Real et al. 2019, https://arxiv.org/abs/1802.01548, Tables 1-2); the TF TPU
+    # release (amoeba_net/model_builder.py) builds NASNet's ImageNet stem with
+    # stem_reduction_size=32 maps, its aux head before the second reduction cell and
+    # dropout 0.5 before the classifier.
     "amoeba": EvaluationSetting(
         "amoeba", "Real et al. 2019, Tables 1-2; tensorflow/tpu models/official/amoeba_net",
         MappingProxyType({
             "cifar": SkeletonPreset(N=6, F=36, stem="conv", input_size=32, num_classes=10, aux_position="normal"),
             "mobile": SkeletonPreset(N=4, F=50, stem="nasnet", input_size=224, num_classes=1000,
                                      aux_position="normal", stem_filters=32, dropout=0.5),
+            # AmoebaNet-A (N=6, F=190) at 331×331; the paper's (N=6, F=448) is --filters 448.
+            "large": SkeletonPreset(N=6, F=190, stem="nasnet", input_size=331, num_classes=1000,
+                                    aux_position="normal", stem_filters=32, dropout=0.5),
         })),
     # DARTS's NetworkCIFAR (20 cells, 36 channels: N=6, F=36) and NetworkImageNet (14 cells,
     # 48 channels: N=4, F=48), as train.py / train_imagenet.py build them; PC-DARTS, P-DARTS
