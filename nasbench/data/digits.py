@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from sklearn.datasets import load_digits as sklearn_digits
 
 from nasbench.data.splits import DatasetSplits, build_splits, seeded_permutation
 
@@ -26,6 +25,8 @@ def load_digits(root: str | Path | None = None, *, seed: int = 0, train_fraction
     ships with scikit-learn and needs neither.
     """
     del root, download
+    from sklearn.datasets import load_digits as sklearn_digits  # a second to import: only when loading
+
     bunch = sklearn_digits()
     images = torch.from_numpy(bunch.images).to(torch.float32).div_(PIXEL_MAX).unsqueeze(1)
     labels = torch.from_numpy(bunch.target).to(torch.int64)
