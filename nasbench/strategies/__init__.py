@@ -33,6 +33,16 @@ def _reinforce(space: Space, seed: int = 0, run_dir: Path | None = None, **param
     return Reinforce(space, seed=seed, **params)
 
 
+def _local(space: Space, seed: int = 0, run_dir: Path | None = None, **params: Any) -> Strategy:
+    from nasbench.strategies.local_search import LocalSearch
+    return LocalSearch(space, seed=seed, **params)
+
+
+def _bananas(space: Space, seed: int = 0, run_dir: Path | None = None, **params: Any) -> Strategy:
+    from nasbench.strategies.bananas import Bananas
+    return Bananas(space, seed=seed, **params)
+
+
 def _optuna(default_sampler: str) -> Any:
     def construct(space: Space, seed: int = 0, run_dir: Path | None = None, **params: Any) -> Strategy:
         """An Optuna study; in a run directory its journal is ``RUN_DIR/optuna.journal``."""
@@ -66,6 +76,8 @@ STRATEGIES: Registry[Strategy] = Registry("search", [
     ("tpe", _optuna("tpe")),
     ("nsga2", _optuna("nsga2")),
     ("optuna", _optuna("tpe")),
+    ("local", _local),
+    ("bananas", _bananas),
 ])
 
 

@@ -14,7 +14,9 @@ from nasbench.result import EvalResult
 from nasbench.driver import best_record, run_search
 from nasbench.strategies import STRATEGIES, Budget, BudgetError, StrategyError, derive_seed, make_strategy
 from nasbench.strategies.base import Candidate, Strategy
+from nasbench.strategies.bananas import Bananas
 from nasbench.strategies.evolution import RegularizedEvolution
+from nasbench.strategies.local_search import LocalSearch
 from nasbench.strategies.optuna_strategy import SAMPLERS, OptunaStrategy
 from nasbench.strategies.random_search import RandomSearch
 from nasbench.strategies.reinforce import Reinforce
@@ -34,6 +36,8 @@ FACTORIES: Mapping[str, Callable[[int], Strategy]] = MappingProxyType({
     "nsga2": lambda seed: OptunaStrategy(
         SPACE, seed, sampler="nsga2", objectives=("val_acc", "macs"), sampler_options={"population_size": 4}
     ),
+    "local": lambda seed: LocalSearch(SPACE, seed),
+    "bananas": lambda seed: Bananas(SPACE, seed, initial_points=3, epochs=20, refit_epochs=5),
 })
 
 
@@ -329,7 +333,7 @@ def test_optuna_in_memory_state_is_a_log_not_a_pickle():
 
 
 def test_registry_and_make_strategy(tmp_path):
-    assert set(STRATEGIES) == {"random", "evolution", "reinforce", "tpe", "optuna", "nsga2"}
+    assert set(STRATEGIES) == {"random", "evolution", "reinforce", "tpe", "optuna", "nsga2", "local", "bananas"}
     assert isinstance(make_strategy("tpe", SPACE, seed=1), OptunaStrategy)
     assert make_strategy("tpe", SPACE, seed=1, run_dir=tmp_path).storage_path == tmp_path / "optuna.journal"
     with pytest.raises(StrategyError, match="search: 'anneal'"):
