@@ -61,7 +61,7 @@ def precheck(arguments: Sequence[str], conf_dir: Path = CONF_DIR) -> str | None:
         message = str(exc).strip().splitlines()[0].rstrip(".")
         if exc.__cause__ is not None and str(exc.__cause__).strip():
             message += ": " + str(exc.__cause__).strip().splitlines()[0]
-        return message
+        return message + _closest_key(message, overrides, conf_dir)
     finally:
         GlobalHydra.instance().clear()
     if cfg.get("resume"):
@@ -73,6 +73,37 @@ def precheck(arguments: Sequence[str], conf_dir: Path = CONF_DIR) -> str | None:
     except ConfigSchemaError as exc:
         return str(exc)
     return None
+
+
+def _closest_key(message: str, overrides: Sequence[str], conf_dir: Path) -> str:
+    """``; did you mean budget.trials?`` for an override of a key the config lacks
+    (Hydra's "Could not override 'budget.trails' ... not in struct"), or ``""``."""
+    import difflib
+    import re
+
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import DictConfig, OmegaConf
+
+    found = re.match(r"Could not override '([^']+)'", message)
+    if not found or "not in struct" not in message:
+        return ""
+    key = found.group(1)
+    others = [override for override in overrides if override.split("=", 1)[0].lstrip("+~") != key]
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
+            cfg = compose(config_name="config", overrides=others)
+    except Exception:  # noqa: BLE001 - the hint is a courtesy; the message stands without it
+        return ""
+    finally:
+        GlobalHydra.instance().clear()
+    parent, _, leaf = key.rpartition(".")
+    node = OmegaConf.select(cfg, parent) if parent else cfg
+    if not isinstance(node, DictConfig):
+        return ""
+    close = difflib.get_close_matches(leaf, [str(name) for name in node.keys()], n=1, cutoff=0.6)
+    return f"; did you mean {parent + '.' if parent else ''}{close[0]}?" if close else ""
 
 
 RESUME_KEEPS = ("budget", "progress", "resume")  # what a resume= command line may set

@@ -70,7 +70,11 @@ def test_resume_continues_with_more_budget(tmp_path):
 @pytest.mark.parametrize("arguments, message", [
     ([], "no search space chosen: add +space=NAME, one of amoeba, blocks, darts, nasbench201, nasnet"),
     (["+space=nasbench201", "search=evolutoin"], "search=evolutoin: no such search; choose from "),
-    (["+space=nasbench201", "budget.trails=3"], "Could not override 'budget.trails': Key 'trails' is not in struct"),
+    (["+space=nasbench201", "budget.trails=3"],
+     "Could not override 'budget.trails': Key 'trails' is not in struct; did you mean budget.trials?"),
+    (["+space=nasbench201", "search=evolution", "search.params.populaton_size=3"],
+     "Could not override 'search.params.populaton_size': Key 'populaton_size' is not in struct; "
+     "did you mean search.params.population_size?"),
 ])
 def test_bad_command_lines_get_one_line_and_exit_2(arguments, message, capsys):
     assert main(arguments) == 2
@@ -82,18 +86,10 @@ def test_precheck_accepts_sweeps():
     assert precheck(TABLE + ["search=random,evolution", "seed=0,1"]) is None
 
 
-def search_overrides(name: str) -> list[str]:
-    """The overrides that pick the registered strategy ``name`` (one without a YAML file of
-    its own is named on top of tpe's); NSGA-II trades accuracy against the table's cost."""
-    has_yaml = (CONF_DIR / "search" / f"{name}.yaml").exists()
-    chosen = [f"search={name}"] if has_yaml else ["search=tpe", f"search.name={name}"]
-    return chosen + (["search.params.objectives=[val_acc,cost_seconds]"] if name == "nsga2" else [])
-
-
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["sigkill", "ctrl-c"])
 @pytest.mark.parametrize("name", [pytest.param(name, marks=[] if name == "evolution" else [pytest.mark.slow])
                                   for name in STRATEGIES])
-def test_kill_or_ctrl_c_then_resume_loses_and_repeats_nothing(tmp_path, name, stop):
+def test_kill_or_ctrl_c_then_resume_loses_and_repeats_nothing(tmp_path, name, stop, search_overrides):
     """Kill the search process (or press Ctrl-C) at a random moment after ten results,
     resume, and compare with an uninterrupted run of the same config: every registered
     strategy, so a new one is covered without a new test."""
