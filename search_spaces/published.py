@@ -75,7 +75,7 @@ AMOEBA_A = _freeze({
         ("sep_conv_3x3", 0, "avg_pool_3x3", 1),
         ("max_pool_3x3", 1, "sep_conv_7x7", 2),
         ("max_pool_3x3", 0, "max_pool_3x3", 1),
-        ("sep_conv_3x3", 4, "conv_1x7_7x1", 1),
+        ("sep_conv_3x3", 4, "conv_1x7_7x1_bottleneck", 1),
         ("avg_pool_3x3", 0, "sep_conv_7x7", 1),
     ),
 })

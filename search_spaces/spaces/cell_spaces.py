@@ -99,8 +99,9 @@ AMOEBA_OPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     # The TF TPU release bottlenecks this op (network_utils.py: ReLU-1×1 conv to C/4-BN,
     # ReLU-1×7-BN, ReLU-7×1-BN at C/4, ReLU-1×1 conv back to C-BN); with it AmoebaNet-A
     # builds the paper's 3.2M (CIFAR, N=6, F=36) and 5.1M / 555M (N=4, F=50), with the
-    # paper's plain pair (DARTS' conv_7x1_1x7) 3.53M and 5.73M / 645M.
-    "conv_1x7_7x1": _op("fact_conv", k=7, bottleneck=4),
+    # paper's plain pair (DARTS' conv_7x1_1x7) 3.53M and 5.73M / 645M. Its own name keeps
+    # it apart from NASNet's and DARTS' plain pair (conv_1x7_7x1, conv_7x1_1x7).
+    "conv_1x7_7x1_bottleneck": _op("fact_conv", k=7, bottleneck=4),
 })
 
 DARTS_OPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({

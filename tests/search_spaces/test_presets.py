@@ -107,7 +107,7 @@ def test_amoeba_1x7_7x1_is_the_releases_bottleneck():
     assert op(torch.randn(1, 40, 15, 15)).shape == (1, 40, 8, 8)
     plain = default_catalog().build("fact_conv", 40, 40, 1, {"k": 7})
     assert sum(p.numel() for p in plain.parameters()) == 2 * 7 * 40 * 40 + 80
-    assert cell_space("amoeba").ops["conv_1x7_7x1"]["params"]["bottleneck"] == 4
+    assert cell_space("amoeba").ops["conv_1x7_7x1_bottleneck"]["params"]["bottleneck"] == 4
 
 
 def test_each_space_has_its_papers_setting():
