@@ -82,12 +82,14 @@ class Darts(ArchitectureMethod):
         alpha_grads = val_grads[:len(alphas)]
         vector = [torch.zeros_like(w) if g is None else g for w, g in zip(unrolled.values(), val_grads[len(alphas):])]
         eps = FINITE_DIFFERENCE / torch.cat([v.reshape(-1) for v in vector]).norm()
-        shifted = []
-        for sign in (1.0, -1.0):
-            moved = {key: weight.detach() + sign * eps * v for (key, weight), v in zip(named.items(), vector)}
-            shifted.append(torch.autograd.grad(self._loss(train, moved), alphas))
-        return {kind: grad - lr * (plus - minus) / (2 * eps)
-                for kind, grad, plus, minus in zip(kinds, alpha_grads, *shifted)}
+        # w+ = w + eps·v, then w- = w+ - 2·eps·v: architect.py's sequence of float operations,
+        # which the ill-conditioned difference below reproduces to the last bit.
+        plus = {key: weight.detach() + eps * v for (key, weight), v in zip(named.items(), vector)}
+        minus = {key: plus[key] - 2 * eps * v for key, v in zip(named, vector)}
+        grads_plus = torch.autograd.grad(self._loss(train, plus), alphas)
+        grads_minus = torch.autograd.grad(self._loss(train, minus), alphas)
+        return {kind: grad - lr * (p - m) / (2 * eps)
+                for kind, grad, p, m in zip(kinds, alpha_grads, grads_plus, grads_minus)}
 
     def epoch_metrics(self) -> dict[str, Any]:
         metrics = super().epoch_metrics()
