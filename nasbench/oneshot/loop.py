@@ -9,11 +9,13 @@ at the end ``best_weights.pt`` holds its weights inherited from the supernet, fo
 ``rebuild RUN_DIR/best_network.json --weights RUN_DIR/best_weights.pt``.
 ``budget.trials`` caps the epochs (``search.params.epochs`` is the schedules' length);
 ``budget.seconds`` is checked before every step, and an epoch cut short by it is
-recorded as it stands. After every epoch the checkpoint (``checkpoint.py``) holds the
-supernet, optimizers, architecture and records, so a killed search loses at most the
-epoch it was in; ``resume=`` continues from it. Every random draw of an epoch comes from
-a generator seeded by the search seed and the epoch, so a resumed search ends where an
-uninterrupted one does.
+recorded as it stands. A method's optional ``end_epoch(epoch, splits, generator, final=,
+deadline=)`` runs after the steps, told whether the epoch is the search's last and the
+wall-clock ``time.time()`` at which the budget runs out (None: unbounded). After every
+epoch the checkpoint (``checkpoint.py``) holds the supernet, optimizers, architecture
+and records, so a killed search loses at most the epoch it was in; ``resume=``
+continues from it. Every random draw of an epoch comes from a generator seeded by the
+search seed and the epoch, so a resumed search ends where an uninterrupted one does.
 """
 from __future__ import annotations
 
@@ -119,6 +121,11 @@ class OneShotSearch:
                 break
             stats = method.step(train, val, generator)
             loss, correct, count, steps = loss + stats.loss * stats.count, correct + stats.correct, count + stats.count, steps + 1
+        end_epoch = getattr(method, "end_epoch", None)
+        if callable(end_epoch):  # a phase after the steps (ENAS' controller, SPOS' evolution)
+            final = cut_short or epoch + 1 >= method.epochs or (budget.trials is not None and epoch + 1 >= budget.trials)
+            deadline = None if budget.seconds is None else started + budget.seconds - seconds_before
+            end_epoch(epoch, self.splits, generator, final=final, deadline=deadline)
         point = method.derive()
         val_images, val_labels = self.splits.val
         val_acc = accuracy(self.supernet, method.eval_paths(), val_images, val_labels)
