@@ -230,6 +230,22 @@ def resolve(name: str | Path, variant: str | None = None, *, space: str | None =
     return resolved
 
 
+def seed_point(source: Any, space: str) -> Any:
+    """A point of ``space`` from what a user gives as a search's starting point: a point
+    as data (checked by the space), or anything ``resolve`` takes that stands for a cell of
+    that space (a published cell, a DARTS ``Genotype(...)`` or NB201 string, typed or in a
+    file, a run directory). A cell of another space, or one that concatenates other states
+    than the space's rule (a point cannot carry them), is a ``ResolveError``. No search
+    reads seed points yet; this is the one place such a reader turns them into points."""
+    if not isinstance(source, (str, Path)):
+        return _checked_point(source, _space(space, Path("seed point")), Path("seed point"), "")
+    resolved = resolve(source, space=space, origins=POINT_ORIGINS)
+    if resolved.output is not None:
+        raise ResolveError(f"{resolved.name}: it concatenates {dict(resolved.output)}, not the {space} space's rule; "
+                           f"a point of the space cannot say so")
+    return resolved.point
+
+
 # --- zoo names and genotype files -------------------------------------------------------------
 
 def _from_zoo(text: str, entry: ZooEntry, fixed: str | None, variant: str | None) -> Resolved:

@@ -380,3 +380,15 @@ def test_only_cells_have_a_cell_text():
         resolve("resnet18").cell_text()
     with pytest.raises(ResolveError, match="darts_v2: a cell of the darts space has no nb201 form"):
         resolve("darts_v2").cell_text("nb201")
+
+
+def test_seed_points_come_from_any_spelling_of_a_cell():
+    from nasbench.resolve import seed_point
+
+    assert seed_point(DARTS_V2_LINE, "darts") == point("darts_v2") == seed_point(point("darts_v2"), "darts")
+    assert seed_point(NB201_BEST, "nasbench201") == NB201_BEST
+    with pytest.raises(ResolveError) as error:
+        seed_point("nasnet_a", "nasnet")
+    assert _one_line(error).startswith("nasnet_a: it concatenates {'normal': (0, 2, 3, 4, 5, 6)")
+    with pytest.raises(ResolveError, match="seed point: darts point: expected the keys 'normal' and 'reduce'"):
+        seed_point({"normal": []}, "darts")
