@@ -137,3 +137,35 @@ def test_space_network_takes_setting_and_stem():
     assert nasnet_stem["stages"][0]["name"] == "stem_cell1" and nasnet_stem["stages"][2]["width"] == 48
     with pytest.raises(SpaceError, match="stem: 'vgg' is not one of"):
         space.network(point("darts_v2"), skeleton={"stem": "vgg"})
+
+
+# DARTS-family cells evaluated in DARTS's ImageNet network, as points of the darts space
+# (PC-DARTS's PC_DARTS_image and P-DARTS's PDARTS from the authors' genotypes.py), with the
+# parameters and conv+classifier MACs of the authors' NetworkImageNet(48, 1000, 14) run
+# here: PC-DARTS 5,342,464 / 581,627,328 (paper 5.3M / 597M), P-DARTS 4,944,352 /
+# 542,819,328 (paper 4.9M / 557M).
+DARTS_FAMILY = {
+    "pc_darts_image": ({"normal": [["skip_connect", 1, "sep_conv_3x3", 0], ["sep_conv_3x3", 0, "skip_connect", 1],
+                                   ["sep_conv_3x3", 1, "sep_conv_3x3", 3], ["sep_conv_3x3", 1, "dil_conv_5x5", 4]],
+                        "reduce": [["sep_conv_3x3", 0, "skip_connect", 1], ["dil_conv_5x5", 2, "max_pool_3x3", 1],
+                                   ["sep_conv_3x3", 2, "sep_conv_3x3", 1], ["sep_conv_5x5", 0, "sep_conv_3x3", 3]]},
+                       5_342_464, 581_627_328),
+    "pdarts": ({"normal": [["skip_connect", 0, "dil_conv_3x3", 1], ["skip_connect", 0, "sep_conv_3x3", 1],
+                           ["sep_conv_3x3", 1, "sep_conv_3x3", 3], ["sep_conv_3x3", 0, "dil_conv_5x5", 4]],
+                "reduce": [["avg_pool_3x3", 0, "sep_conv_5x5", 1], ["sep_conv_3x3", 0, "dil_conv_5x5", 2],
+                           ["max_pool_3x3", 0, "dil_conv_3x3", 1], ["dil_conv_3x3", 1, "dil_conv_5x5", 3]]},
+               4_944_352, 542_819_328),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DARTS_FAMILY))
+def test_darts_family_cells_in_dartss_imagenet_network(name):
+    cell, params, _ = DARTS_FAMILY[name]
+    assert _meta_params(cell_network("darts", cell, "imagenet")) == params
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(DARTS_FAMILY))
+def test_darts_family_cells_macs_in_dartss_imagenet_network(name):
+    cell, _, macs = DARTS_FAMILY[name]
+    assert measure(cell_network("darts", cell, "imagenet")).macs == macs
