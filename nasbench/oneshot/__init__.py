@@ -13,9 +13,11 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from nasbench.oneshot.darts import Darts
+from nasbench.oneshot.enas import Enas
 from nasbench.oneshot.gdas import Gdas
 from nasbench.oneshot.loop import OneShotSearch, load_splits
 from nasbench.oneshot.methods import OneShotError, OneShotMethod
+from nasbench.oneshot.spos import Spos
 from search_spaces.registry import Registry
 from search_spaces.spaces.base import Space
 from search_spaces.supernet import Supernet
@@ -23,6 +25,8 @@ from search_spaces.supernet import Supernet
 ONESHOT_METHODS: Registry[OneShotMethod] = Registry("one-shot search", [
     ("darts", Darts),
     ("gdas", Gdas),
+    ("enas", Enas),
+    ("spos", Spos),
 ])
 
 
