@@ -27,3 +27,15 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def search_overrides():
+    """The overrides that pick the registered strategy ``name``: its YAML file, or (one
+    without a file of its own) its name on top of tpe's."""
+    from nasbench.config import CONF_DIR
+
+    def overrides(name: str) -> list[str]:
+        has_yaml = (CONF_DIR / "search" / f"{name}.yaml").exists()
+        return [f"search={name}"] if has_yaml else ["search=tpe", f"search.name={name}"]
+    return overrides

@@ -22,6 +22,7 @@ from nasbench.executors.ray_executor import ExecutorError
 from nasbench.factories import make_parts
 from nasbench.run_store import RunStore
 from nasbench.search import main, run_from_config
+from nasbench.strategies import STRATEGIES
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -183,10 +184,14 @@ def test_resume_redispatches_what_was_asked_but_not_finished(tmp_path):
     assert fresh.ask().trial == 3
 
 
-@pytest.mark.slow  # 20-60 s on 2 cores: python -m pytest -m slow
-def test_sigkill_of_the_driver_then_resume_loses_and_repeats_nothing(tmp_path):
+@pytest.mark.slow  # 20-60 s each on 2 cores: python -m pytest -m slow
+@pytest.mark.parametrize("name", list(STRATEGIES))
+def test_sigkill_of_the_driver_then_resume_loses_and_repeats_nothing(tmp_path, name, search_overrides):
+    """Every registered strategy on Ray: what finished before the kill stays as it was, and
+    every trial number appears exactly once after the resume (Ray's order is its own, so
+    the history is compared with itself, not with a local run)."""
     run_dir, budget = tmp_path / "killed", 60
-    args = [sys.executable, "-m", "nasbench.search", *TABLE, *RAY, "executor.num_cpus=2", "search=evolution",
+    args = [sys.executable, "-m", "nasbench.search", *TABLE, *RAY, "executor.num_cpus=2", *search_overrides(name),
             f"budget.trials={budget}", f"hydra.run.dir={run_dir}"]
     env = {key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"}
     env["PYTHONPATH"] = str(REPO_ROOT)
