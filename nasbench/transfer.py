@@ -95,9 +95,10 @@ class SkeletonSettings:
 
 def _as_option(message: str) -> str:
     """A skeleton error spelt with the CLI option it names (``preset: ...`` -> ``--preset: ...``)."""
-    name, _, rest = message.partition(":")
-    option = {"skeleton": "target", "aux_position": "aux-position"}.get(name.strip(), name.strip())
-    return f"--{option}:{rest}" if rest and option.isidentifier() or "-" in option else message
+    name, colon, rest = message.partition(":")
+    option = {"skeleton": "target", "aux_position": "aux-position"}.get(name, name)
+    known = option in ("target", "preset", "setting", "stem", "aux-position")
+    return f"--{option}:{rest}" if colon and known else message
 
 
 # --- the source -----------------------------------------------------------------------------
