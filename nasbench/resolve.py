@@ -15,7 +15,8 @@ A name is, in this order:
   itself or held in a file: DARTS' ``Genotype(...)`` (a ``genotypes.py`` with several:
   ``FILE:NAME`` picks one), its ``_asdict()`` JSON, or an NB201 string
   ``|nor_conv_3x3~0|+|...|``. Such a cell records its ``format`` (``darts``, ``nb201``)
-  so that the network around it can be its paper's (see ``Resolved``).
+  so that the network around it can be its paper's (see ``Resolved``);
+- a NAS-Bench-201 index (``6111``): the cell the NB201 table numbers so.
 
 ``resolve`` returns a ``Resolved``; ``Resolved.network`` turns it into a network genotype
 for given classes, input and (for cells) skeleton settings. Every failure is one
@@ -221,6 +222,9 @@ def resolve(name: str | Path, variant: str | None = None, *, space: str | None =
             cell = _text_cell(text, "the cell", None, space, spaces)
             default = "darts_genotype" if cell.format == "darts" else text.strip().strip("'\"").strip()
             resolved = _cell_resolved("text", cell.name or default, "", cell)
+        elif text.isdigit():
+            cell = _text_cell(_nb201_arch(text), f"NAS-Bench-201 index {text}", None, space, spaces)
+            resolved = _cell_resolved("text", f"nb201_{int(text)}", "", cell)
         else:
             raise _unknown(text, origins, registry)
     if variant is not None and resolved.origin != "zoo":
@@ -228,6 +232,17 @@ def resolve(name: str | Path, variant: str | None = None, *, space: str | None =
     if resolved.origin not in origins:
         raise _wrong_origin(resolved, origins)
     return resolved
+
+
+def _nb201_arch(index: str) -> str:
+    """The NB201 string of the cell NB201 numbers ``index`` (its table is the one place
+    that order exists)."""
+    from nasbench.evaluators.nasbench201 import TableNotFoundError, UnknownArchitectureError, arch_for_index
+
+    try:
+        return arch_for_index(index)
+    except (UnknownArchitectureError, TableNotFoundError) as exc:
+        raise ResolveError(str(exc).strip("'\"")) from None
 
 
 def seed_point(source: Any, space: str) -> Any:

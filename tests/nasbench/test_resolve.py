@@ -392,3 +392,11 @@ def test_seed_points_come_from_any_spelling_of_a_cell():
     assert _one_line(error).startswith("nasnet_a: it concatenates {'normal': (0, 2, 3, 4, 5, 6)")
     with pytest.raises(ResolveError, match="seed point: darts point: expected the keys 'normal' and 'reduce'"):
         seed_point({"normal": []}, "darts")
+
+
+def test_an_nb201_index_names_its_cell():
+    best = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+    resolved = resolve("6111")
+    assert (resolved.space, resolved.point, resolved.name) == ("nasbench201", best, "nb201_6111")
+    with pytest.raises(ResolveError, match=r"index '15625' is not in .*\(indices 0\.\.15624\)"):
+        resolve("15625")
