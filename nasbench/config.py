@@ -34,6 +34,7 @@ class SpaceConfig:
 class SearchConfig:
     name: str = "evolution"
     params: dict[str, Any] = field(default_factory=dict)  # checked by the strategy's constructor
+    seed_points: list[Any] = field(default_factory=list)  # cells evaluated first (any form the resolver takes)
 
 
 @dataclass

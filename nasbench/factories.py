@@ -22,6 +22,7 @@ from nasbench.executors import EXECUTORS
 from nasbench.oneshot import ONESHOT_METHODS, OneShotSearch, make_oneshot
 from nasbench.strategies import make_strategy
 from nasbench.strategies.base import Strategy
+from nasbench.strategies.seeded import SeededStrategy
 from nasbench.strategies.budget import Budget
 from search_spaces.spaces import make_space
 from search_spaces.spaces.base import Space
@@ -37,6 +38,20 @@ class SearchParts:
     executor: Any
     budget: Budget
     skeleton: dict[str, Any]
+
+
+def seed_points(sources: list[Any], space: Space) -> list[Any]:
+    """The points of ``space`` that ``search.seed_points`` names (each in any form the
+    resolver takes); a bad one is a ``ConfigError`` naming its place in the list."""
+    from nasbench.resolve import ResolveError, seed_point
+
+    points = []
+    for index, source in enumerate(sources):
+        try:
+            points.append(seed_point(source, space.name))
+        except ResolveError as exc:
+            raise ConfigError(f"search.seed_points[{index}]: {exc}") from None
+    return points
 
 
 def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = None,
@@ -57,6 +72,9 @@ def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = N
         if strategy is None:
             strategy = make_strategy(cfg.search.name, space, int(cfg.seed), run_dir=run_dir,
                                      **(plain["search"]["params"] or {}))
+            seeds = plain["search"].get("seed_points") or []
+            if seeds:
+                strategy = SeededStrategy(strategy, space, seed_points(seeds, space), seed=int(cfg.seed))
         if evaluator is None:
             context = EvaluatorContext(space, skeleton, plain["data"], plain["trainer"])
             evaluator = EVALUATORS.constructor(cfg.evaluator.name).from_config(typed(cfg.evaluator), context)

@@ -250,8 +250,10 @@ def seed_point(source: Any, space: str) -> Any:
     as data (checked by the space), or anything ``resolve`` takes that stands for a cell of
     that space (a published cell, a DARTS ``Genotype(...)`` or NB201 string, typed or in a
     file, a run directory). A cell of another space, or one that concatenates other states
-    than the space's rule (a point cannot carry them), is a ``ResolveError``. No search
-    reads seed points yet; this is the one place such a reader turns them into points."""
+    than the space's rule (a point cannot carry them), is a ``ResolveError``. A search's
+    ``search.seed_points`` are read here (``nasbench.factories.seed_points``)."""
+    if isinstance(source, int) and not isinstance(source, bool):
+        source = str(source)  # an NB201 index
     if not isinstance(source, (str, Path)):
         return _checked_point(source, _space(space, Path("seed point")), Path("seed point"), "")
     resolved = resolve(source, space=space, origins=POINT_ORIGINS)

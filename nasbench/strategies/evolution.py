@@ -79,6 +79,11 @@ class RegularizedEvolution:
 
     def tell(self, candidate: Candidate, result: EvalResult) -> None:
         point, key = pop_pending(self._pending, candidate)
+        self.observe(point, key, result)
+
+    def observe(self, point: Any, key: str, result: EvalResult) -> None:
+        """A result this strategy did not ask for (a search's seed point) joins the
+        population like a told one: the warm start of evolution from known cells."""
         fitness = result_fitness(result)
         self._population.append((point, key, -math.inf if fitness is None else fitness))
         while len(self._population) > self.population_size:
