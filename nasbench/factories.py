@@ -38,6 +38,7 @@ class SearchParts:
     executor: Any
     budget: Budget
     skeleton: dict[str, Any]
+    pareto_cost: str = "macs"  # the cost a multi-objective search trades accuracy for; the report plots it
 
 
 def seed_points(sources: list[Any], space: Space) -> list[Any]:
@@ -84,4 +85,6 @@ def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = N
                         max_consecutive_failures=cfg.budget.max_consecutive_failures)
     except ValueError as exc:  # RegistryError, SpaceError, StrategyError, BudgetError, an evaluator's refusal
         raise ConfigError(str(exc).strip().splitlines()[0]) from None
-    return SearchParts(space, strategy, evaluator, executor, budget, skeleton)
+    objectives = (plain["search"].get("params") or {}).get("objectives") or []
+    costs = [str(name) for name in objectives if name != "val_acc"]
+    return SearchParts(space, strategy, evaluator, executor, budget, skeleton, costs[0] if costs else "macs")

@@ -64,8 +64,14 @@ def early_stopping_markdown(history: Sequence[HistoryRecord]) -> list[str]:
     return lines
 
 
-def plot_history(history: Sequence[HistoryRecord], run_dir: Path) -> list[Path]:
-    """Best-so-far against trials and against time; accuracy against MACs with the front."""
+COST_LABELS = {"macs": "multiply-adds", "params": "parameters", "cost_seconds": "evaluation cost (s)",
+               "train_seconds": "training time (s)", "latency_b1_ms": "latency, batch 1 (ms)",
+               "latency_batch_ms": "latency, batch (ms)"}
+
+
+def plot_history(history: Sequence[HistoryRecord], run_dir: Path, cost: str = "macs") -> list[Path]:
+    """Best-so-far against trials and against time; accuracy against ``cost`` (an
+    ``EvalResult`` field: what a multi-objective search traded accuracy for) with the front."""
     import logging
 
     import matplotlib
@@ -94,14 +100,15 @@ def plot_history(history: Sequence[HistoryRecord], run_dir: Path) -> list[Path]:
     figure.savefig(run_dir / "best_so_far.png", dpi=100)
     plt.close(figure)
     written.append(run_dir / "best_so_far.png")
-    with_cost = [(float(r.result.macs), float(r.result.val_acc)) for r in history
-                 if r.result.ok and r.result.val_acc is not None and r.result.macs]
+    with_cost = [(float(getattr(r.result, cost)), float(r.result.val_acc)) for r in history
+                 if r.result.ok and r.result.val_acc is not None and getattr(r.result, cost, None)]
     if with_cost:
         front = pareto_front(with_cost)
         figure, axis = plt.subplots(figsize=(5, 4))
         axis.scatter([c for c, _ in with_cost], [a for _, a in with_cost], s=12, alpha=0.6, label="candidates")
         axis.plot([with_cost[i][0] for i in front], [with_cost[i][1] for i in front], "r.-", label="Pareto front")
-        axis.set(xscale="log", xlabel="multiply-adds", ylabel="validation accuracy", title="accuracy vs cost")
+        axis.set(xscale="log", xlabel=COST_LABELS.get(cost, cost), ylabel="validation accuracy",
+                 title="accuracy vs cost")
         axis.legend()
         figure.tight_layout()
         figure.savefig(run_dir / "pareto.png", dpi=100)
@@ -180,17 +187,17 @@ def draw_cells(network: Mapping[str, Any], run_dir: Path, prefix: str = "best") 
 
 def write_report(store: RunStore, history: Sequence[HistoryRecord], space: Space,
                  skeleton: Mapping[str, Any], inputs: Mapping[str, Any] | None = None,
-                 chosen: HistoryRecord | None = None) -> None:
+                 chosen: HistoryRecord | None = None, cost: str = "macs") -> None:
     """Write best.json, summary.md, the plots and the best cells' drawings.
     ``best.json`` records the space, skeleton and data ``inputs`` (classes, size,
     channels) the point was evaluated with, and ``best_network.json`` is that network, so
     ``rebuild best.json`` builds what the search evaluated. ``chosen``: the record that
     is the search's answer (a one-shot search's last derived cell), default the best by
-    validation accuracy."""
+    validation accuracy. ``cost``: the result field the Pareto plot sets against accuracy."""
     store.write_text("summary.md", summary_markdown(history))
     if not history:
         return
-    plot_history(history, store.run_dir)
+    plot_history(history, store.run_dir, cost)
     best = chosen or best_record(list(history))
     if best is None:
         return

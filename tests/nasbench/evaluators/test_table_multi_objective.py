@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import nasbench
+from nasbench import report
 from nasbench.report import pareto_front
 
 
-def test_nsga2_on_the_table_trades_accuracy_against_params():
+def test_nsga2_on_the_table_trades_accuracy_against_params(tmp_path, monkeypatch):
+    plotted = []
+    monkeypatch.setattr(report, "plot_history", lambda history, run_dir, cost="macs": plotted.append(cost))
     outcome = nasbench.search(space="nasbench201", evaluator="nasbench201", strategy="nsga2", trials=16, seed=0,
+                              run_dir=tmp_path, progress=False,
                               overrides=["search.params.objectives=[val_acc,params]",
                                          "+search.params.sampler_options.population_size=4"])
     results = [record.result for record in outcome.history]
@@ -16,3 +20,4 @@ def test_nsga2_on_the_table_trades_accuracy_against_params():
     assert len(sizes) >= 4 and all(73_306 <= size <= 1_531_546 for size in sizes)
     front = pareto_front([(float(result.params), result.val_acc) for result in results])
     assert len(front) >= 2
+    assert plotted == ["params"], "the report's front is drawn against what the search traded"
