@@ -54,7 +54,7 @@ class Bananas:
     """
 
     def __init__(self, space: Space, seed: int = 0, initial_points: int = 10, ensemble_size: int = 5,
-                 hidden_width: int = 32, hidden_layers: int = 2, epochs: int = 200, refit_epochs: int = 50,
+                 hidden_width: int = 32, hidden_layers: int = 2, epochs: int = 100, refit_epochs: int = 10,
                  learning_rate: float = 0.01, parents: int = 10, acquisition: str = "its", ucb_beta: float = 1.0,
                  max_retries: int = 100) -> None:
         for name, value in (("initial_points", initial_points), ("ensemble_size", ensemble_size),
