@@ -185,3 +185,44 @@ def test_a_proxy_search_on_digits_halves(tmp_path):
     assert len(stopped) == 2 or any(not r.result.ok for r in outcome.history)  # brackets of 2: (2, 1) at (1, 2)
     summary = (tmp_path / "summary.md").read_text()
     assert "## Early stopping" in summary and "| 1 |" in summary
+
+
+@pytest.mark.slow
+def test_sigkilled_halving_search_resumes_without_losing_or_repeating(tmp_path):
+    """The command line, a real proxy on digits: SIGKILL mid-bracket, ``resume=``, and the
+    history of an uninterrupted run (same trials, points, rungs reached)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = ["+space=nasnet", "search=random", "progress=false", "budget.trials=6", "trainer.epochs=2",
+              "executor.scheduler=halving", "executor.eta=2", "space.skeleton.filters=4", "data.train_fraction=0.1",
+              "+trainer.measure_latency=false"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3]), "OMP_NUM_THREADS": "1"}
+
+    def command(*arguments):
+        return [sys.executable, "-m", "nasbench.search", *arguments]
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(command(*config, f"hydra.run.dir={killed}"), env=env, cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while time.time() < deadline and process.poll() is None:
+        history = killed / "history.jsonl"
+        if history.exists() and history.read_text().count("\n") >= 2:
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    assert 2 <= (killed / "history.jsonl").read_text().count("\n") < 6
+    subprocess.run(command(f"resume={killed}", f"hydra.run.dir={tmp_path / 'log'}"), env=env, cwd=tmp_path,
+                   check=True, capture_output=True, timeout=900)
+    subprocess.run(command(*config, f"hydra.run.dir={tmp_path / 'whole'}"), env=env, cwd=tmp_path, check=True,
+                   capture_output=True, timeout=900)
+
+    def rungs(run_dir: Path) -> list[tuple]:
+        return sorted((r[0], r[1], r[3], r[6]) for r in rows(RunStore(run_dir)))
+
+    assert rungs(killed) == rungs(tmp_path / "whole") and len(rungs(killed)) == 6
