@@ -112,7 +112,9 @@ def run_parts(parts: SearchParts, store: Store, progress: bool = True) -> Search
     outcome = parts.executor.run(parts.strategy, parts.evaluator, parts.budget, store, progress=progress)
     if isinstance(store, RunStore):
         inputs = getattr(parts.evaluator, "network_inputs", dict)()  # what the evaluator fed the networks
-        write_report(store, outcome.history, parts.space, parts.skeleton, inputs, cost=parts.pareto_cost)
+        report = getattr(parts.strategy, "report", dict)()  # optional: what a strategy says of itself
+        write_report(store, outcome.history, parts.space, parts.skeleton, inputs, cost=parts.pareto_cost,
+                     strategy_report=report)
     return outcome
 
 

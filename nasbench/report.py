@@ -23,7 +23,10 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
     return front
 
 
-def summary_markdown(history: Sequence[HistoryRecord], top: int = 10) -> str:
+def summary_markdown(history: Sequence[HistoryRecord], top: int = 10,
+                     strategy_report: Mapping[str, Any] | None = None) -> str:
+    """The run's summary: the best candidates, early stopping, what the strategy reports
+    of itself (``strategy_report``: a strategy's optional ``report()``), failures."""
     finished = sorted((r for r in history if r.result.ok and r.result.val_acc is not None),
                       key=lambda r: -r.result.val_acc)
     failures = [r for r in history if not r.result.ok]
@@ -38,10 +41,23 @@ def summary_markdown(history: Sequence[HistoryRecord], top: int = 10) -> str:
                      f"{'' if result.params is None else f'{result.params:,}'} | "
                      f"{'' if result.macs is None else f'{result.macs:,}'} | {result.cost_seconds:.1f} |")
     lines += early_stopping_markdown(history)
+    lines += strategy_markdown(strategy_report or {})
     if failures:
         lines += ["", "## Failures", ""]
         lines += [f"- trial {r.candidate.trial}: {r.result.status}: {r.result.message}" for r in failures[:top]]
     return "\n".join(lines) + "\n"
+
+
+def strategy_markdown(strategy_report: Mapping[str, Any]) -> list[str]:
+    """A "Strategy" section listing what a strategy reports of itself (the predictor's rank
+    correlation, local optima met, ...); nothing when it reports nothing."""
+    if not strategy_report:
+        return []
+    lines = ["", "## Strategy", ""]
+    for name, value in strategy_report.items():
+        shown = "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+        lines.append(f"- {name}: {shown}")
+    return lines
 
 
 def early_stopping_markdown(history: Sequence[HistoryRecord]) -> list[str]:
@@ -187,14 +203,16 @@ def draw_cells(network: Mapping[str, Any], run_dir: Path, prefix: str = "best") 
 
 def write_report(store: RunStore, history: Sequence[HistoryRecord], space: Space,
                  skeleton: Mapping[str, Any], inputs: Mapping[str, Any] | None = None,
-                 chosen: HistoryRecord | None = None, cost: str = "macs") -> None:
+                 chosen: HistoryRecord | None = None, cost: str = "macs",
+                 strategy_report: Mapping[str, Any] | None = None) -> None:
     """Write best.json, summary.md, the plots and the best cells' drawings.
     ``best.json`` records the space, skeleton and data ``inputs`` (classes, size,
     channels) the point was evaluated with, and ``best_network.json`` is that network, so
     ``rebuild best.json`` builds what the search evaluated. ``chosen``: the record that
     is the search's answer (a one-shot search's last derived cell), default the best by
-    validation accuracy. ``cost``: the result field the Pareto plot sets against accuracy."""
-    store.write_text("summary.md", summary_markdown(history))
+    validation accuracy. ``cost``: the result field the Pareto plot sets against accuracy.
+    ``strategy_report``: what the strategy says of itself, for ``summary.md``."""
+    store.write_text("summary.md", summary_markdown(history, strategy_report=strategy_report))
     if not history:
         return
     plot_history(history, store.run_dir, cost)
