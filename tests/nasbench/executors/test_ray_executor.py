@@ -209,7 +209,7 @@ def test_sigkill_of_the_driver_then_resume_loses_and_repeats_nothing(tmp_path, n
     assert 0 < len(before) < budget
     resumed = subprocess.run([sys.executable, "-m", "nasbench.search", f"resume={run_dir}",
                               f"hydra.run.dir={tmp_path / 'resume-log'}"], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=240)
+                             capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     after = history.read_text().splitlines()
     assert after[:len(before)] == before
