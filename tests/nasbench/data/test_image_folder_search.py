@@ -50,10 +50,10 @@ def test_train_and_val_subfolders(tmp_path):
 
 
 def test_search_api_on_an_image_folder(three_classes):
-    outcome = nasbench.search("nasnet", strategy="random", data="image_folder", trials=2,
+    outcome = nasbench.search("nasnet", strategy="random", data="image_folder", trials=1,
                               overrides=[f"data.root={three_classes}", "data.resolution=8", "trainer.epochs=1",
                                          "+trainer.measure_latency=false", *TINY_NASNET])
-    assert [record.result.status for record in outcome.history] == ["ok", "ok"]
+    assert [record.result.status for record in outcome.history] == ["ok"]
     assert outcome.history[0].result.settings["data"]["name"] == "image_folder"
 
 
