@@ -10,6 +10,7 @@ below and one YAML file in ``nasbench/conf/search/``.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from nasbench.oneshot.darts import Darts
@@ -44,7 +45,7 @@ def make_oneshot(name: str, space: Space, *, skeleton: Mapping[str, Any], data: 
     try:
         method = constructor(supernet, seed=seed, **params)
     except TypeError as exc:
-        raise OneShotError(f"search.params: {exc}".replace("__init__() ", "")) from None
+        raise OneShotError(re.sub(r"\S*__init__\(\) ", "", f"search.params: {exc}")) from None
     return OneShotSearch(method, splits, seed=seed, device=device)
 
 
