@@ -9,9 +9,12 @@ from search_spaces.spaces.encodings import path_encoding, path_feature_count, pa
 from search_spaces.spaces.nasbench201 import NasBench201Space
 
 FEATURE_SIZES = {"nasbench201": 84, "nasnet": 9516, "amoeba": 2336, "darts": 1596, "blocks": 241}
+# A cell space's canonical key costs milliseconds and its neighbourhood holds 136-300 points.
+SLOW_NEIGHBOURHOODS = ("nasnet", "amoeba")
 
 
-@pytest.mark.parametrize("name", sorted(SPACES))
+@pytest.mark.parametrize("name", [pytest.param(name, marks=[pytest.mark.slow] if name in SLOW_NEIGHBOURHOODS else [])
+                                  for name in sorted(SPACES)])
 def test_neighbours_are_every_mutation_once(name):
     space, rng = make_space(name), random.Random(name)
     point = space.sample(rng)
@@ -19,9 +22,8 @@ def test_neighbours_are_every_mutation_once(name):
     keys = [space.key(neighbour) for neighbour in neighbours]
     assert len(set(keys)) == len(keys) and space.key(point) not in keys
     assert all(space.contains(neighbour) for neighbour in neighbours)
-    for _ in range(20):
+    for _ in range(10):
         assert space.key(space.mutate(point, rng)) in keys
-    assert space.neighbours(point) == neighbours  # a fixed order
 
 
 @pytest.mark.parametrize("name", sorted(SPACES))
@@ -38,7 +40,7 @@ def test_nasbench201_neighbourhood_is_24_cells():
     space = NasBench201Space()
     cell = "|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|nor_conv_1x1~1|avg_pool_3x3~2|"
     neighbours = space.neighbours(cell)
-    assert len(neighbours) == 24
+    assert len(neighbours) == 24 and space.neighbours(cell) == neighbours  # a fixed order
     assert neighbours[0] == "|none~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|nor_conv_1x1~1|avg_pool_3x3~2|"
 
 
