@@ -56,6 +56,10 @@ class SeededStrategy:
         inner_trial = -1 - slot
         self.inner.tell(replace(candidate, trial=inner_trial, seed=candidate_seed(self.seed, inner_trial)), result)
 
+    def report(self) -> dict[str, Any]:
+        """What the wrapped strategy says of itself (``nasbench.report``), and the seeds."""
+        return {"seed points": len(self.points), **getattr(self.inner, "report", dict)()}
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "strategy": NAME,

@@ -82,3 +82,13 @@ def test_a_darts_format_seed_becomes_a_point_of_the_darts_space(tmp_path):
 def test_a_bad_seed_point_is_one_line_naming_it(tmp_path, seed, message):
     with pytest.raises(ConfigError, match=message):
         make_parts(composed(TABLE + [f"search.seed_points=[{seed}]"]), tmp_path)
+
+
+def test_the_report_keeps_what_the_wrapped_strategy_says():
+    space = NasBench201Space()
+
+    class Talking(RegularizedEvolution):
+        def report(self):
+            return {"moves": 3}
+
+    assert SeededStrategy(Talking(space), space, [BEST]).report() == {"seed points": 1, "moves": 3}
