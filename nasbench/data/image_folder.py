@@ -4,9 +4,9 @@ Two layouts are read: ``ROOT/CLASS/*.jpg`` (every image goes into the train/vali
 pool) and ImageNet's ``ROOT/train/CLASS/...`` with an optional ``ROOT/val/CLASS/...``,
 which becomes the test split (the official validation set is for final reports; the
 validation split used for selection is drawn from ``train``). Classes are the sorted
-subfolder names (a subfolder without images is refused, as is a folder of one class); files are read in sorted order, so the same folder and seed give the
-same splits. Each image is decoded with Pillow (or ``torchvision.io`` where Pillow is
-missing), converted to RGB, its shorter side resized to ``resolution`` and centre-cropped
+subfolder names (a subfolder without images is refused, as is a folder of one class);
+files are read in sorted order, so the same folder and seed give the same splits. Each
+image is decoded with Pillow (or ``torchvision.io`` where Pillow is missing), converted to RGB, its shorter side resized to ``resolution`` and centre-cropped
 to a square (the usual evaluation transform, Szegedy et al. 2015 / torchvision's
 ``Resize`` + ``CenterCrop``). Splits, normalisation and subsampling are
 ``nasbench.data.splits.build_splits``'s.

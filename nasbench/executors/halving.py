@@ -158,7 +158,8 @@ class SuccessiveHalving:
 
     def unrecorded_seconds(self) -> float:
         """What the evaluations of candidates not yet recorded cost (charged to the budget)."""
-        return sum(float(o["result"]["cost_seconds"]) for trial in self.holds() for o in self.observations.get(trial, []))
+        return sum(float(observation["result"]["cost_seconds"])
+                   for trial in self.holds() for observation in self.observations.get(trial, []))
 
     def holds(self) -> set[int]:
         """The trials of this bracket that are asked and not yet recorded."""

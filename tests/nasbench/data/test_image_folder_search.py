@@ -61,8 +61,8 @@ def test_search_api_on_an_image_folder(three_classes):
 def test_search_command_on_an_image_folder(tmp_path, three_classes, capsys):
     run_dir = tmp_path / "run"
     code = main(["+space=nasnet", "data=image_folder", f"data.root={three_classes}", "data.resolution=8",
-                 "trainer.epochs=1", "+trainer.measure_latency=false", "budget.trials=2", "progress=false", *TINY_NASNET,
-                 f"hydra.run.dir={run_dir}"])
+                 "trainer.epochs=1", "+trainer.measure_latency=false", "budget.trials=2", "progress=false",
+                 *TINY_NASNET, f"hydra.run.dir={run_dir}"])
     assert code == 0, capsys.readouterr().err
     rows = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
     assert [row["status"] for row in rows] == ["ok", "ok"]

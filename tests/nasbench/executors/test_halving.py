@@ -110,7 +110,8 @@ def test_halving_records_rungs_and_stopped_candidates():
     at_one = sorted((r.result.settings["rungs"][0]["val_acc"], r.candidate.trial) for r in ok)
     assert full[0].result.settings["rungs"][0]["val_acc"] >= at_one[-3][0]  # it was among the best at rung 1
     summary = summary_markdown(history)
-    assert "## Early stopping (halving)" in summary and f"| 1 | {len(ok)} | {sum(r.result.epochs_run == 1 for r in stopped)} |" in summary
+    stopped_at_one = sum(r.result.epochs_run == 1 for r in stopped)
+    assert "## Early stopping (halving)" in summary and f"| 1 | {len(ok)} | {stopped_at_one} |" in summary
 
 
 def test_hyperband_runs_brackets_of_each_size():
