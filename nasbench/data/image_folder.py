@@ -6,9 +6,10 @@ which becomes the test split (the official validation set is for final reports; 
 validation split used for selection is drawn from ``train``). Classes are the sorted
 subfolder names (a subfolder without images is refused, as is a folder of one class);
 files are read in sorted order, so the same folder and seed give the same splits. Each
-image is decoded with Pillow (or ``torchvision.io`` where Pillow is missing), converted to RGB, its shorter side resized to ``resolution`` and centre-cropped
-to a square (the usual evaluation transform, Szegedy et al. 2015 / torchvision's
-``Resize`` + ``CenterCrop``). Splits, normalisation and subsampling are
+image is decoded with Pillow (or ``torchvision.io`` where Pillow is missing), converted
+to RGB, its shorter side resized to ``resolution`` and centre-cropped to a square (the
+usual evaluation transform, Szegedy et al. 2015 / torchvision's ``Resize`` +
+``CenterCrop``). Splits, normalisation and subsampling are
 ``nasbench.data.splits.build_splits``'s.
 
 NOTE: the images are held in memory as float32 tensors, like every data set here (the
