@@ -18,9 +18,12 @@ validation accuracy of ``derive_samples`` subnets sampled from the trained contr
 NOTE: rewards and the derivation use eval-mode batch norm (the supernet's running
 statistics), so scoring never moves them; the whole validation split ranks the derived
 samples where ENAS uses one minibatch (ours is small). Defaults are ENAS' micro-search
-settings (lr 0.05 -> 0.0005, weight decay 1e-4, controller Adam 0.0035, tanh constant
-1.1, temperature 5, baseline decay 0.99, entropy weight 1e-4) but for the step counts
-(ENAS: 30 controller updates of 10 samples, 150 epochs), sized for a CPU.
+settings (its ``cifar10_micro_search.sh``: lr 0.05 -> 0.0005 by cosine, weight decay
+1e-4, controller Adam 0.0035, tanh constant 1.1, no temperature, baseline decay 0.99,
+entropy weight 1e-4) but for the step counts (ENAS: 30 controller updates of 10 samples,
+150 epochs), sized for a CPU, and two simplifications: one cosine period (ENAS restarts
+it at epochs 10, 30, 70) and one tanh constant for every decision (ENAS divides it by
+2.5 for the op decisions).
 """
 from __future__ import annotations
 
@@ -44,7 +47,7 @@ class Enas(SharedWeightTraining):
 
     def __init__(self, supernet: Supernet, *, controller_steps: int = 10, controller_batch: int = 5,
                  controller_lr: float = 0.0035, hidden_size: int = 64, baseline_decay: float = 0.99,
-                 entropy_weight: float = 1e-4, tanh_constant: float | None = 1.1, temperature: float | None = 5.0,
+                 entropy_weight: float = 1e-4, tanh_constant: float | None = 1.1, temperature: float | None = None,
                  derive_samples: int = 10, seed: int = 0, **settings: Any):
         for key, value in (("lr", 0.05), ("lr_min", 0.0005), ("weight_decay", 1e-4), ("nesterov", True)):
             settings.setdefault(key, value)
