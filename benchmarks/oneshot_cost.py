@@ -7,7 +7,8 @@ ENAS, SPOS) on NAS-Bench-201, one run in the same process, side by side:
   search=METHOD`` with ``--epochs`` epochs), and that time in units of one proxy
   candidate's training (the proxy evaluator, same data: the median training time of the
   random cells below), i.e. how many candidates a sample-based search could have trained
-  in the same time;
+  in the same time; both in wall time and in the process's CPU time (the fairer figure
+  on a machine shared with other jobs; run with ``OMP_NUM_THREADS=1``);
 - the stand-alone proxy accuracy of the method's derived cell (trained from scratch by the
   same proxy evaluator, same seed) against the median of ``--random-cells`` (20) random
   NAS-Bench-201 cells trained the same way, and its rank among them.
@@ -59,25 +60,26 @@ def run_search(method: str, args: argparse.Namespace, run_dir: Path) -> dict[str
     """One one-shot search: its wall time, derived cell and last epoch's figures."""
     cfg = composed([*common_overrides(args), f"search={method}", f"search.params.epochs={args.epochs}",
                     f"budget.trials={args.epochs}", f"search.params.device={args.device}"])
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     outcome = run_from_config(cfg, run_dir)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     if outcome.best is None:
         raise RuntimeError(f"search={method} derived no cell")
     settings = outcome.best.result.settings
-    return {"method": method, "search_seconds": seconds, "epochs": len(outcome.history),
+    return {"method": method, "search_seconds": seconds, "search_cpu_seconds": cpu_seconds,
+            "epochs": len(outcome.history),
             "cell": outcome.best.candidate.point, "supernet_val_acc": outcome.best.result.val_acc,
             "entropy": settings.get("entropy"), "skip_connections": settings.get("skip_connections")}
 
 
 def train_cell(evaluator: Any, point: str, seed: int) -> dict[str, Any]:
     """The proxy evaluator's stand-alone training of ``point`` (wall time around the call)."""
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     result = evaluator.evaluate(point, seed)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     if result.status != "ok":
         raise RuntimeError(f"proxy training of {point} failed: {result.status} {result.message}")
-    return {"cell": point, "val_acc": result.val_acc, "seconds": seconds}
+    return {"cell": point, "val_acc": result.val_acc, "seconds": seconds, "cpu_seconds": cpu_seconds}
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -86,6 +88,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
     randoms = [train_cell(evaluator, space.sample(rng), args.seed) for _ in range(args.random_cells)]
     candidate_seconds = statistics.median(r["seconds"] for r in randoms)
+    candidate_cpu_seconds = statistics.median(r["cpu_seconds"] for r in randoms)
     random_accs = sorted(r["val_acc"] for r in randoms)
     median_acc = statistics.median(random_accs)
     rows = []
@@ -95,6 +98,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             trained = train_cell(evaluator, row["cell"], args.seed)
             row.update({"standalone_val_acc": trained["val_acc"], "standalone_seconds": trained["seconds"],
                         "search_in_candidates": row["search_seconds"] / candidate_seconds,
+                        "search_in_candidates_cpu": row["search_cpu_seconds"] / candidate_cpu_seconds,
                         "acc_minus_random_median": trained["val_acc"] - median_acc,
                         "random_cells_below": sum(acc < trained["val_acc"] for acc in random_accs)})
             rows.append(row)
@@ -103,6 +107,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     return {"device": args.device, "torch_threads": torch.get_num_threads(), "resolution": args.resolution,
             "train_fraction": args.train_fraction, "search_epochs": args.epochs, "proxy_epochs": args.proxy_epochs,
             "seed": args.seed, "candidate_seconds_median": candidate_seconds,
+            "candidate_cpu_seconds_median": candidate_cpu_seconds,
             "candidate_seconds_min": min(r["seconds"] for r in randoms),
             "random_cells": len(randoms), "random_val_acc_median": median_acc,
             "random_val_acc_min": random_accs[0], "random_val_acc_max": random_accs[-1],
@@ -110,13 +115,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def table(report: dict[str, Any]) -> str:
-    lines = [f"one proxy candidate: {report['candidate_seconds_median']:.1f} s (median of {report['random_cells']}); "
+    lines = [f"one proxy candidate: {report['candidate_seconds_median']:.1f} s wall, "
+             f"{report['candidate_cpu_seconds_median']:.1f} s CPU (medians of {report['random_cells']}); "
              f"random cells' stand-alone val acc: median {report['random_val_acc_median']:.4f} "
              f"(min {report['random_val_acc_min']:.4f}, max {report['random_val_acc_max']:.4f})",
-             f"{'method':<6} {'search s':>9} {'x cand.':>8} {'supernet':>9} {'alone':>7} {'- median':>9} "
-             f"{'> random':>9}  cell"]
+             f"{'method':<6} {'search s':>9} {'x cand.':>8} {'CPU s':>7} {'x cand.':>8} {'supernet':>9} {'alone':>7} "
+             f"{'- median':>9} {'> random':>9}  cell"]
     for row in report["methods"]:
         lines.append(f"{row['method']:<6} {row['search_seconds']:>9.1f} {row['search_in_candidates']:>8.1f} "
+                     f"{row['search_cpu_seconds']:>7.1f} {row['search_in_candidates_cpu']:>8.1f} "
                      f"{row['supernet_val_acc']:>9.4f} {row['standalone_val_acc']:>7.4f} "
                      f"{row['acc_minus_random_median']:>+9.4f} {row['random_cells_below']:>5}/{report['random_cells']:<3}"
                      f"  {row['cell']}")
