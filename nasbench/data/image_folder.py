@@ -53,8 +53,8 @@ def training_root(root: Path) -> Path:
 
 def check_image_folder(root: str | Path | None) -> list[str]:
     """The class names of the image folder ``root``, after the checks that need no image
-    decoded: the folder exists, it has at least two class subfolders, and every one of
-    them holds an image. Raises ``DatasetNotFoundError`` or ``ImageFolderError`` with one
+    decoded: the folder exists, it has at least two class subfolders, every one of them
+    holds an image, and every image file is readable. Raises ``DatasetNotFoundError`` or ``ImageFolderError`` with one
     line naming the folder."""
     if root is None:
         raise ImageFolderError("an image folder needs its directory: set data.root=DIR")
@@ -71,7 +71,26 @@ def check_image_folder(root: str | Path | None) -> list[str]:
                                f"({', '.join(sorted(IMAGE_EXTENSIONS))})")
     if len(folders) < 2:
         raise ImageFolderError(f"{train_root}: expected a subfolder of images per class, found 1 class")
+    held_out = subfolders(root / "val") if train_root != root and (root / "val").is_dir() else []
+    for folder in folders + held_out:
+        for path in image_files(folder):
+            check_image(path)
     return [folder.name for folder in folders]
+
+
+def check_image(path: Path) -> None:
+    """Refuse, with one line naming it, a file that is not a readable image (Pillow reads
+    its header and checks its structure without decoding the pixels)."""
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow is installed here; torchvision decodes at load
+        return
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except (OSError, SyntaxError, ValueError) as exc:  # PIL raises all three for damaged files
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ImageFolderError(f"{path}: not a readable image ({reason})") from None
 
 
 def image_files(folder: Path) -> list[Path]:

@@ -77,7 +77,11 @@ def bad_folders(root: Path) -> dict[str, tuple[Path, str]]:
     write_pngs(root / "one_class" / "only", 3, 0)
     (root / "no_classes").mkdir()
     (root / "no_classes" / "stray.png").write_bytes(b"")
+    write_pngs(root / "unreadable" / "a", 2, 0)
+    write_pngs(root / "unreadable" / "b", 2, 1)
+    (root / "unreadable" / "b" / "01.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))  # a header, then zeros
     return {
+        "unreadable": (root / "unreadable", f"{root / 'unreadable' / 'b' / '01.png'}: not a readable image"),
         "missing": (root / "nowhere", "image folder"),
         "no_classes": (root / "no_classes", f"{root / 'no_classes'}: no class subfolders"),
         "empty_class": (root / "one_empty", f"{root / 'one_empty'}: class 'hollow' has no images"),
@@ -85,7 +89,7 @@ def bad_folders(root: Path) -> dict[str, tuple[Path, str]]:
     }
 
 
-@pytest.mark.parametrize("case", ["missing", "no_classes", "empty_class", "one_class"])
+@pytest.mark.parametrize("case", ["missing", "no_classes", "empty_class", "one_class", "unreadable"])
 def test_bad_folder_is_refused_with_one_line(tmp_path, case):
     folder, message = bad_folders(tmp_path)[case]
     with pytest.raises((ImageFolderError, FileNotFoundError)) as refused:
