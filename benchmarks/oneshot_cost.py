@@ -125,7 +125,8 @@ def table(report: dict[str, Any]) -> str:
         lines.append(f"{row['method']:<6} {row['search_seconds']:>9.1f} {row['search_in_candidates']:>8.1f} "
                      f"{row['search_cpu_seconds']:>7.1f} {row['search_in_candidates_cpu']:>8.1f} "
                      f"{row['supernet_val_acc']:>9.4f} {row['standalone_val_acc']:>7.4f} "
-                     f"{row['acc_minus_random_median']:>+9.4f} {row['random_cells_below']:>5}/{report['random_cells']:<3}"
+                     f"{row['acc_minus_random_median']:>+9.4f} "
+                     f"{row['random_cells_below']:>5}/{report['random_cells']:<3}"
                      f"  {row['cell']}")
     return "\n".join(lines)
 

@@ -123,7 +123,8 @@ class OneShotSearch:
             loss, correct, count, steps = loss + stats.loss * stats.count, correct + stats.correct, count + stats.count, steps + 1
         end_epoch = getattr(method, "end_epoch", None)
         if callable(end_epoch):  # a phase after the steps (ENAS' controller, SPOS' evolution)
-            final = cut_short or epoch + 1 >= method.epochs or (budget.trials is not None and epoch + 1 >= budget.trials)
+            last_trial = budget.trials is not None and epoch + 1 >= budget.trials
+            final = cut_short or epoch + 1 >= method.epochs or last_trial
             deadline = None if budget.seconds is None else started + budget.seconds - seconds_before
             end_epoch(epoch, self.splits, generator, final=final, deadline=deadline)
         point = method.derive()

@@ -27,8 +27,9 @@ def test_the_table_puts_each_method_beside_the_random_cells():
     row = {"method": "spos", "search_seconds": 30.0, "search_in_candidates": 3.0, "search_cpu_seconds": 20.0,
            "search_in_candidates_cpu": 4.0, "supernet_val_acc": 0.9,
            "standalone_val_acc": 0.95, "acc_minus_random_median": 0.05, "random_cells_below": 15, "cell": "|x~0|"}
-    text = table({"candidate_seconds_median": 10.0, "candidate_cpu_seconds_median": 5.0, "random_cells": 20, "random_val_acc_median": 0.9,
-                  "random_val_acc_min": 0.1, "random_val_acc_max": 0.99, "methods": [row]})
+    text = table({"candidate_seconds_median": 10.0, "candidate_cpu_seconds_median": 5.0, "random_cells": 20,
+                  "random_val_acc_median": 0.9, "random_val_acc_min": 0.1, "random_val_acc_max": 0.99,
+                  "methods": [row]})
     assert "one proxy candidate: 10.0 s wall, 5.0 s CPU (medians of 20)" in text
     assert text.splitlines()[-1].split()[:9] == ["spos", "30.0", "3.0", "20.0", "4.0", "0.9000", "0.9500", "+0.0500",
                                                  "15/20"]
