@@ -20,6 +20,7 @@ from nasbench.strategies.base import (
     candidate_seed,
     check_state,
     derive_seed,
+    fresh_sample,
     pop_pending,
     result_fitness,
 )
@@ -176,12 +177,7 @@ class Bananas:
         return self._neighbour_cache[key]
 
     def _random_point(self, rng: random.Random) -> tuple[Any, str]:
-        for _ in range(self.max_retries + 1):
-            point = self.space.sample(rng)
-            key = self.space.key(point)
-            if key not in self._proposed:
-                break
-        return point, key
+        return fresh_sample(self.space, rng, self._proposed, self.max_retries)
 
     # --- state --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -85,6 +85,17 @@ def check_state(state: dict[str, Any], strategy: str, seed: int) -> None:
         raise StrategyError(f"state was saved with seed {state.get('seed')!r}, this {strategy} has seed {seed}")
 
 
+def fresh_sample(space: Any, rng: Any, proposed: set[str], max_retries: int) -> tuple[Any, str]:
+    """A random point of ``space`` and its key, drawn again (up to ``max_retries`` times)
+    while its key is in ``proposed``; the last draw when every one was proposed before."""
+    for _ in range(max_retries + 1):
+        point = space.sample(rng)
+        key = space.key(point)
+        if key not in proposed:
+            break
+    return point, key
+
+
 def pop_pending(pending: dict[int, Any], candidate: Candidate) -> Any:
     """Remove and return what was stored at ``ask`` for ``candidate``."""
     if candidate.trial not in pending:

@@ -19,6 +19,7 @@ from nasbench.strategies.base import (
     candidate_seed,
     check_state,
     derive_seed,
+    fresh_sample,
     pop_pending,
     result_fitness,
 )
@@ -99,12 +100,7 @@ class LocalSearch:
         return {"moves": self._moves, "restarts": self._restarts}
 
     def _random_point(self, rng: random.Random) -> tuple[Any, str]:
-        for _ in range(self.max_retries + 1):
-            point = self.space.sample(rng)
-            key = self.space.key(point)
-            if key not in self._proposed:
-                break
-        return point, key
+        return fresh_sample(self.space, rng, self._proposed, self.max_retries)
 
     def _move_to(self, point: Any, key: str, fitness: float, trial: int) -> None:
         """Stand on ``point``, then on any better neighbour already told, until none is;

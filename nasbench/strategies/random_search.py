@@ -15,6 +15,7 @@ from nasbench.strategies.base import (
     candidate_seed,
     check_state,
     derive_seed,
+    fresh_sample,
     pop_pending,
 )
 from search_spaces.spaces.base import Space
@@ -42,11 +43,7 @@ class RandomSearch:
     def ask(self) -> Candidate:
         trial = self._next_trial
         rng = random.Random(derive_seed(self.seed, NAME, trial))
-        for _ in range(self.max_retries + 1):
-            point = self.space.sample(rng)
-            key = self.space.key(point)
-            if key not in self._proposed:
-                break
+        point, key = fresh_sample(self.space, rng, self._proposed, self.max_retries)
         self._proposed.add(key)
         self._pending[trial] = key
         self._next_trial += 1
