@@ -1,4 +1,4 @@
-"""One call that checks the GPU paths: the CUDA tests and the proxy throughput benchmarks.
+"""One call that checks the GPU paths: the CUDA tests, the proxy throughput benchmarks and the one-shot cost benchmark.
 
 Run through ``benchmarks/gpu_check.sh``, which picks the Python whose torch sees CUDA.
 Each part is a subprocess with its own timeout, so that one hang cannot eat the budget:
@@ -12,6 +12,11 @@ Each part is a subprocess with its own timeout, so that one hang cannot eat the 
     of the proxy trainer and of a plain PyTorch loop, their ratio, and the proxy issue's
     goal beside it (NASNet-A N=2 F=16 ≥ 30,000 images/s and airbench ≥ 100,000 on one
     H100, bf16).
+``oneshot``
+    ``benchmarks/oneshot_cost.py --json`` on the device: each one-shot search's wall time
+    (DARTS, GDAS, ENAS, SPOS on NAS-Bench-201, digits at 32×32) against one proxy
+    candidate's training, and its derived cell's stand-alone accuracy against random cells.
+    It runs last and takes what is left of the budget.
 
 A failing part is recorded and the next one runs. The report is one JSON object, printed
 last on stdout and written to ``$OUT/gpu_check.json`` (``./gpu_check.json`` when ``OUT`` is
@@ -71,6 +76,14 @@ class BenchPlan:
 
 
 @dataclass(frozen=True)
+class OneshotPlan:
+    """The one-shot cost benchmark's arguments (sizes) and its process's time bound."""
+
+    args: tuple[str, ...]
+    timeout_s: float
+
+
+@dataclass(frozen=True)
 class Plan:
     """Every part's sizes and timeouts, and the budget of the whole check."""
 
@@ -80,6 +93,7 @@ class Plan:
     pytest_paths: tuple[str, ...]
     device: str
     benches: tuple[BenchPlan, ...]
+    oneshot: OneshotPlan
 
 
 # Batch 512 as in the issue's goals; steps such that one run takes about a second at the
@@ -88,12 +102,15 @@ class Plan:
 GPU_PLAN = Plan(budget_s=460, probe_timeout_s=60, pytest_timeout_s=210, pytest_paths=(), device="cuda",
                 benches=(BenchPlan("resnet", 512, 100, 5, 1.0, 30, 75),
                          BenchPlan("nasnet_a", 512, 50, 5, 1.0, 30, 75),
-                         BenchPlan("airbench", 512, 200, 5, 1.0, 30, 75)))
+                         BenchPlan("airbench", 512, 200, 5, 1.0, 30, 75)),
+                oneshot=OneshotPlan(("--epochs", "4", "--random-cells", "8", "--proxy-epochs", "4"), 150))
 # The dry run collects only the CUDA tests' module (all skip without CUDA) to stay quick;
 # its timeouts allow for a CPU shared with other jobs.
 DRY_PLAN = Plan(budget_s=300, probe_timeout_s=60, pytest_timeout_s=120, pytest_paths=("tests/nasbench/test_cuda.py",),
                 device="cpu", benches=tuple(BenchPlan(net, 8, 1, 1, 0.25, None, 90)
-                                            for net in ("resnet", "nasnet_a", "airbench")))
+                                            for net in ("resnet", "nasnet_a", "airbench")),
+                oneshot=OneshotPlan(("--methods", "gdas", "--epochs", "1", "--random-cells", "1", "--proxy-epochs",
+                                     "1", "--resolution", "8", "--train-fraction", "0.1"), 150))
 
 
 @dataclass
@@ -232,6 +249,29 @@ def run_benches(plan: Plan, deadline: Deadline, env: dict[str, str], logs: Path,
     return benchmarks
 
 
+ONESHOT_FIGURES = ("candidate_seconds_median", "random_val_acc_median", "search_epochs", "proxy_epochs", "device")
+ONESHOT_METHOD_FIGURES = ("search_seconds", "search_in_candidates", "supernet_val_acc", "standalone_val_acc",
+                          "acc_minus_random_median", "cell")
+
+
+def run_oneshot(plan: Plan, deadline: Deadline, env: dict[str, str], logs: Path, dry: bool,
+                cuda_available: bool) -> dict[str, Any]:
+    """The one-shot cost benchmark's figures; if it cannot run (no CUDA, no time left), why."""
+    if not dry and not cuda_available:
+        return skipped("no CUDA device (torch.cuda.is_available() is False)")
+    timeout = deadline.timeout(plan.oneshot.timeout_s)
+    if timeout < MIN_PART_SECONDS:
+        return skipped(f"the check's {plan.budget_s:g} s budget is spent")
+    command = [sys.executable, "benchmarks/oneshot_cost.py", "--device", plan.device, *plan.oneshot.args, "--json"]
+    run = run_part(command, timeout, env, logs / "oneshot.log")
+    report = last_json_object(run.output) if run.returncode == 0 else None
+    record = run.record(command, report is not None)
+    record.update({name: (report or {}).get(name) for name in ONESHOT_FIGURES})
+    record["methods"] = {row["method"]: {name: row.get(name) for name in ONESHOT_METHOD_FIGURES}
+                         for row in (report or {}).get("methods", [])}
+    return record
+
+
 def skipped(reason: str) -> dict[str, Any]:
     return {"ok": False, "skipped": reason}
 
@@ -259,7 +299,9 @@ def check(plan: Plan, dry: bool, logs: Path) -> dict[str, Any]:
     report["pytest"] = run_pytest(plan, deadline, env, logs, dry)
     report["benchmarks"] = benchmarks = run_benches(plan, deadline, env, logs, dry,
                                                     bool(found.get("cuda_available")))
-    report["ok"] = bool(found["ok"] and report["pytest"]["ok"] and all(b["ok"] for b in benchmarks.values()))
+    report["oneshot"] = run_oneshot(plan, deadline, env, logs, dry, bool(found.get("cuda_available")))
+    report["ok"] = bool(found["ok"] and report["pytest"]["ok"] and all(b["ok"] for b in benchmarks.values())
+                        and report["oneshot"]["ok"])
     report["budget_seconds"] = plan.budget_s
     report["total_seconds"] = round(time.monotonic() - start, 2)
     report["logs"] = str(logs)
@@ -282,6 +324,13 @@ def summary(report: dict[str, Any]) -> str:
                 if bench["goal_images_per_s"] else "")
         lines.append(f"  {net}: trainer {bench['trainer_images_per_s']:,.0f} img/s, plain "
                      f"{bench['plain_images_per_s']:,.0f} img/s, ratio {bench['ratio']:.3f}{goal}")
+    oneshot = report["oneshot"]
+    if not oneshot.get("methods"):
+        lines.append(f"  oneshot: no figures ({oneshot.get('skipped') or 'failed; see oneshot log'})")
+    for method, row in (oneshot.get("methods") or {}).items():
+        lines.append(f"  oneshot {method}: search {row['search_seconds']:.1f} s = {row['search_in_candidates']:.1f} "
+                     f"candidates of {oneshot['candidate_seconds_median']:.1f} s; derived cell alone "
+                     f"{row['standalone_val_acc']:.4f} (random median {oneshot['random_val_acc_median']:.4f})")
     return "\n".join(lines)
 
 

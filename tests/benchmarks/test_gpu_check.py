@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.gpu_check import (DRY_PLAN, GPU_PLAN, Deadline, last_json_object, pytest_counts, run_benches,
-                                  run_part)
+                                  run_oneshot, run_part)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NETS = {"resnet", "nasnet_a", "airbench"}
@@ -59,6 +59,9 @@ def test_benchmarks_that_cannot_run_say_why(tmp_path):
     assert set(spent) == set(no_gpu) == NETS
     assert all(not r["ok"] and "budget is spent" in r["skipped"] for r in spent.values())
     assert all(not r["ok"] and "no CUDA device" in r["skipped"] for r in no_gpu.values())
+    for part, reason in ((run_oneshot(GPU_PLAN, Deadline(0), {}, tmp_path, False, True), "budget is spent"),
+                         (run_oneshot(GPU_PLAN, Deadline(60), {}, tmp_path, False, False), "no CUDA device")):
+        assert not part["ok"] and reason in part["skipped"]
 
 
 def test_the_gpu_plan_fits_in_eight_minutes():
@@ -82,7 +85,8 @@ def test_dry_run_prints_the_full_report(tmp_path):
     report = json.loads(run.stdout)
     assert report == json.loads(out.read_text())
     assert "gpu_check: using " in run.stderr and "pytest -m cuda:" in run.stderr
-    for key in ("date", "python", "torch", "device_name", "probe", "pytest", "benchmarks", "total_seconds"):
+    for key in ("date", "python", "torch", "device_name", "probe", "pytest", "benchmarks", "oneshot",
+                "total_seconds"):
         assert report[key] is not None, key
     assert report["dry"] is True and report["ok"] is True and report["device_name"] == "cpu"
     counts = report["pytest"]["counts"]
@@ -93,5 +97,8 @@ def test_dry_run_prints_the_full_report(tmp_path):
         assert bench["ratio"] > 0 and bench["device"] == "cpu" and bench["meets_goal"] is None, net
     assert report["benchmarks"]["nasnet_a"]["goal_images_per_s"] == 30_000
     assert report["benchmarks"]["airbench"]["goal_images_per_s"] == 100_000
+    oneshot = report["oneshot"]
+    assert oneshot["ok"] and oneshot["device"] == "cpu" and set(oneshot["methods"]) == {"gdas"}
+    assert oneshot["methods"]["gdas"]["search_seconds"] > 0 and oneshot["candidate_seconds_median"] > 0
     assert {path.name for path in (tmp_path / "report_logs").iterdir()} == {
-        "probe.log", "pytest.log", *(f"bench_{net}.log" for net in NETS)}
+        "probe.log", "pytest.log", "oneshot.log", *(f"bench_{net}.log" for net in NETS)}
