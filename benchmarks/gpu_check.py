@@ -1,4 +1,4 @@
-"""One call that checks the GPU paths: the CUDA tests, the proxy throughput benchmarks and the one-shot cost benchmark.
+"""One call that checks the GPU paths: CUDA tests, proxy throughput, one-shot search cost.
 
 Run through ``benchmarks/gpu_check.sh``, which picks the Python whose torch sees CUDA.
 Each part is a subprocess with its own timeout, so that one hang cannot eat the budget:

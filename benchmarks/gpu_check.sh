@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The one call that checks the GPU paths: the CUDA tests, the throughput benchmarks and the
-# one-shot cost benchmark,
-# one JSON report at the end (the work is in benchmarks/gpu_check.py; see its docstring).
+# one-shot cost benchmark, one JSON report at the end (the work is in benchmarks/gpu_check.py; see its docstring).
 #
 #   bash benchmarks/gpu_check.sh          # on a CUDA machine: under 8 minutes
 #   bash benchmarks/gpu_check.sh --dry    # the same plumbing on the CPU, tiny sizes
