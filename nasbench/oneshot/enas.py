@@ -33,14 +33,14 @@ from typing import Any, Mapping
 import torch
 
 from nasbench.data.splits import DatasetSplits
-from nasbench.oneshot.methods import Batch, OneShotError, SharedWeightTraining, StepStats, check_positive
-from nasbench.oneshot.single_path import batch_accuracy, check_count, random_batch, single_path
+from nasbench.oneshot.methods import Batch, OneShotError, StepStats, check_positive
+from nasbench.oneshot.single_path import SinglePathMethod, batch_accuracy, check_count, random_batch, single_path
 from nasbench.result import EvalResult
 from nasbench.strategies.reinforce import Reinforce
-from search_spaces.supernet import Paths, Supernet
+from search_spaces.supernet import Supernet
 
 
-class Enas(SharedWeightTraining):
+class Enas(SinglePathMethod):
     """ENAS on a supernet (see the module docstring)."""
 
     name = "enas"
@@ -102,12 +102,6 @@ class Enas(SharedWeightTraining):
         if self.derived is None:  # before the first epoch's end: the controller's sample
             return self.sample(torch.Generator().manual_seed(0))
         return self.derived
-
-    def eval_paths(self) -> Paths:
-        return single_path(self.supernet, self.derive())
-
-    def epoch_metrics(self) -> dict[str, Any]:
-        return {**self.metrics, "lr": self.current_lr, "skip_connections": self.supernet.skip_count(self.derive())}
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "policy": self.policy.state_dict(), "derived": self.derived,

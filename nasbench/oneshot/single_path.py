@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from nasbench.data.splits import DatasetSplits
 from nasbench.oneshot.loop import accuracy
-from nasbench.oneshot.methods import Batch, OneShotError
+from nasbench.oneshot.methods import Batch, OneShotError, SharedWeightTraining
 from search_spaces.supernet import Paths, Supernet
 
 
@@ -89,3 +89,17 @@ def population_entropy(supernet: Supernet, points: Sequence[Any]) -> float:
         totals = table.sum(dim=-1, keepdim=True)
         frequencies[kind] = torch.where(totals > 0, table / totals.clamp_min(1), 1.0 / table.shape[-1])
     return supernet.entropy(frequencies)
+
+
+class SinglePathMethod(SharedWeightTraining):
+    """A method whose answer is one derived point (ENAS, SPOS): it is evaluated as its
+    single path, and each epoch's record adds the learning rate and its skip connections
+    to the method's own ``metrics``."""
+
+    metrics: dict[str, Any]
+
+    def eval_paths(self) -> Paths:
+        return single_path(self.supernet, self.derive())
+
+    def epoch_metrics(self) -> dict[str, Any]:
+        return {**self.metrics, "lr": self.current_lr, "skip_connections": self.supernet.skip_count(self.derive())}

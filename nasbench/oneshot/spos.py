@@ -28,16 +28,16 @@ from typing import Any, Mapping
 import torch
 
 from nasbench.data.splits import DatasetSplits
-from nasbench.oneshot.methods import Batch, OneShotError, SharedWeightTraining, StepStats
-from nasbench.oneshot.single_path import (check_count, population_entropy, random_batch, recalibrate_batchnorm,
-                                          recalibrated_accuracy, single_path, uniform_point)
+from nasbench.oneshot.methods import Batch, OneShotError, StepStats
+from nasbench.oneshot.single_path import (SinglePathMethod, check_count, population_entropy, random_batch,
+                                          recalibrate_batchnorm, recalibrated_accuracy, single_path, uniform_point)
 from nasbench.result import EvalResult
 from nasbench.strategies.base import derive_seed
 from nasbench.strategies.evolution import RegularizedEvolution
-from search_spaces.supernet import Paths, Supernet
+from search_spaces.supernet import Supernet
 
 
-class Spos(SharedWeightTraining):
+class Spos(SinglePathMethod):
     """SPOS on a supernet (see the module docstring)."""
 
     name = "spos"
@@ -104,12 +104,6 @@ class Spos(SharedWeightTraining):
         if self.derived is None:  # before the first epoch's end
             return uniform_point(self.supernet, torch.Generator().manual_seed(self.seed))
         return self.derived
-
-    def eval_paths(self) -> Paths:
-        return single_path(self.supernet, self.derive())
-
-    def epoch_metrics(self) -> dict[str, Any]:
-        return {**self.metrics, "lr": self.current_lr, "skip_connections": self.supernet.skip_count(self.derive())}
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "derived": self.derived, "metrics": dict(self.metrics)}
