@@ -96,11 +96,49 @@ def search(space: str | Space = "nasnet", *, strategy: Any = "evolution", evalua
     try:
         store = RunStore(run_dir)
         with run_lock(store.run_dir):  # one writer per run directory, from the first file it writes
+            recorded = _recorded(cfg, objects)
+            check_same_run(store, recorded)
             parts = make_parts(cfg, store.run_dir, **objects)
-            store.write_text(CONFIG, OmegaConf.to_yaml(_recorded(cfg, objects)))
+            store.write_text(CONFIG, OmegaConf.to_yaml(recorded))
             return run_parts(parts, store, progress=progress)
     except OSError as exc:
         raise run_directory_error(exc, Path(run_dir)) from None
+
+
+RUN_MAY_CHANGE = ("budget", "progress", "resume")  # what continuing a run may set anew
+
+
+def check_same_run(store: RunStore, recorded: DictConfig) -> None:
+    """Refuse to continue the run in ``store`` (its ``config.yaml``) with other settings
+    than its own: results of another space, strategy or evaluator would join its history
+    and its config would be overwritten. Only the budget and the progress bar may change."""
+    path = store.run_dir / CONFIG
+    if not path.is_file():
+        return
+    try:
+        saved = OmegaConf.to_container(validate(OmegaConf.load(path)), resolve=True)
+    except Exception:  # noqa: BLE001 - unreadable or stale: compared as written
+        saved = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    mine = OmegaConf.to_container(recorded, resolve=True)
+    for key in sorted(set(_flat(saved)) | set(_flat(mine)), key=lambda key: (not key.endswith(".name"), key)):
+        if key.split(".")[0] in RUN_MAY_CHANGE:
+            continue
+        before, now = _flat(saved).get(key, "(unset)"), _flat(mine).get(key, "(unset)")
+        if before != now:
+            raise ConfigError(f"{store.run_dir} holds a run with {key}={before}, not {now}; continue it with "
+                              f"resume={store.run_dir} (only budget.* and progress may change) or use another "
+                              f"directory")
+
+
+def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` as ``{"a.b": 1}`` (lists stay values)."""
+    if not isinstance(data, dict):
+        return {prefix: data}
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) and value else
+                    {f"{prefix}{key}": value})
+    return flat
 
 
 def run_parts(parts: SearchParts, store: Store, progress: bool = True) -> SearchOutcome:

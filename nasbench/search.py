@@ -13,7 +13,7 @@ from typing import Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
-from nasbench.api import run_parts
+from nasbench.api import check_same_run, run_parts
 from nasbench.callable_module import make_callable
 from nasbench.config import CONF_DIR, ConfigSchemaError, check_overrides, group_choices, validate
 from nasbench.driver import SearchOutcome
@@ -152,6 +152,7 @@ def run_from_config(cfg: DictConfig, run_dir: Path, command_line: Sequence[str] 
     cfg = validate(cfg)
     store = RunStore(run_dir)
     with run_lock(store.run_dir):  # one writer per run directory, from the first file it writes
+        check_same_run(store, cfg)
         parts = make_parts(cfg, store.run_dir)
         store.write_text(CONFIG, OmegaConf.to_yaml(cfg))
         return run_parts(parts, store, progress=bool(cfg.progress))

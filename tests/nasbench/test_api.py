@@ -84,3 +84,18 @@ def test_rebuild_returns_the_module_with_the_papers_count():
     assert sum(p.numel() for p in net.parameters()) == 21_797_672
     small = nasbench.rebuild("resnet18", num_classes=7, input_size=64)
     assert small(__import__("torch").zeros(1, 3, 64, 64)).shape == (1, 7)
+
+
+def test_a_run_directory_is_continued_only_with_its_own_settings(tmp_path):
+    """Another strategy, evaluator or seed in a run directory that holds a run is refused
+    before anything is written: its history and config.yaml stay the run's own."""
+    table = {"space": "nasbench201", "evaluator": "nasbench201", "strategy": "local"}
+    nasbench.search(**table, trials=4, run_dir=tmp_path)
+    config = (tmp_path / "config.yaml").read_text()
+    for changed, named in (({"strategy": "random"}, "search.name=local, not random"),
+                           ({"evaluator": "proxy"}, "evaluator.name=nasbench201, not proxy"),
+                           ({"seed": 5}, "seed=0, not 5")):
+        with pytest.raises(nasbench.ConfigError, match=f"holds a run with {named}; continue it with resume="):
+            nasbench.search(**{**table, **changed}, trials=6, run_dir=tmp_path)
+        assert (tmp_path / "config.yaml").read_text() == config
+    assert len(nasbench.search(**table, trials=6, run_dir=tmp_path).history) == 6  # more budget: continued
