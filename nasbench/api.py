@@ -67,6 +67,7 @@ def search(space: str | Space = "nasnet", *, strategy: Any = "evolution", evalua
     command line (``"trainer.epochs=2"``). Returns the ``SearchOutcome`` (``.best``,
     ``.history``).
     """
+    overrides = [overrides] if isinstance(overrides, str) else list(overrides)  # one override as a string
     names = [f"+space={space}"] if isinstance(space, str) else []
     for group, part in (("search", strategy), ("evaluator", evaluator), ("executor", executor), ("data", data)):
         if isinstance(part, str):

@@ -68,6 +68,9 @@ def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = N
         if strategy is None and cfg.search.name in ONESHOT_METHODS:
             if cfg.executor.name != "local":
                 raise ConfigError(f"search={cfg.search.name} trains its supernet in-process; use executor=local")
+            if cfg.evaluator.name != "proxy":
+                raise ConfigError(f"search={cfg.search.name} scores cells with its supernet on data={cfg.data.name}; "
+                                  f"evaluator={cfg.evaluator.name} does not apply (leave the evaluator as proxy)")
             strategy = make_oneshot(cfg.search.name, space, skeleton=skeleton, data=plain["data"],
                                     seed=int(cfg.seed), **(plain["search"]["params"] or {}))
         if strategy is None:

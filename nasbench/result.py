@@ -66,7 +66,10 @@ def safe_evaluate(evaluate: Callable[[Any], EvalResult], candidate: Any) -> Eval
     reason and where it was raised, never a lost search. (Here, not in the driver, so that
     Ray trials can use it without importing torch.)"""
     try:
-        return evaluate(candidate)
+        result = evaluate(candidate)
+        if not isinstance(result, EvalResult):
+            raise TypeError(f"the evaluator returned {type(result).__name__}, not an EvalResult")
+        return result
     except Exception as exc:  # noqa: BLE001 - failure is a result
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
         tail = traceback.extract_tb(exc.__traceback__)[-1:]

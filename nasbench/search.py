@@ -179,14 +179,15 @@ def _task(cfg: DictConfig) -> None:
     line = f"run: {store_dir}  ({len(outcome.history)} candidates"
     line += f", best val_acc {best.result.val_acc:.4f} at trial {best.candidate.trial})" if best else ", none finished)"
     print(line)
-    if outcome.interrupted:
-        print(f"interrupted; continue with: python -m nasbench.search resume={store_dir}")
     if outcome.stopped:
         print(f"search: stopped: {outcome.stopped}", file=sys.stderr)
         raise SystemExit(1)
     if outcome.all_failed:
         print(f"search: every candidate failed; the last: {outcome.history[-1].result.message}", file=sys.stderr)
         raise SystemExit(1)
+    if outcome.interrupted:  # exit 130 as after SIGINT, so that scripts see the run stopped
+        print(f"interrupted; continue with: python -m nasbench.search resume={store_dir}")
+        raise SystemExit(130)
 
 
 def remove_if_only_hydra(run_dir: Path) -> None:

@@ -52,8 +52,9 @@ def _optuna(default_sampler: str) -> Any:
         if run_dir is not None:
             params.setdefault("storage", str(Path(run_dir) / OPTUNA_JOURNAL))
             params["storage"] = str(_inside(Path(params["storage"]), Path(run_dir)))
-        if "objectives" in params:
-            params["objectives"] = tuple(params["objectives"])
+        if "objectives" in params:  # one objective may be given as its name
+            objectives = params["objectives"]
+            params["objectives"] = (objectives,) if isinstance(objectives, str) else tuple(objectives)
         return OptunaStrategy(space, seed=seed, **params)
     return construct
 

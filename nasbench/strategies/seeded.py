@@ -2,7 +2,7 @@
 
 ``search.seed_points`` lists them in any form the resolver takes (a published cell, a DARTS
 ``Genotype(...)`` or NB201 string, an NB201 index, a file, a run directory, a point as
-data). ``SeededStrategy`` hands them out as trials ``0 .. k-1`` and then the wrapped
+data). ``SeededStrategy`` hands them out (each point once) as trials ``0 .. k-1`` and then the wrapped
 strategy's proposals as trials ``k, k+1, ...``. A strategy that can learn from a result it
 did not propose has ``observe(point, key, result)`` (regularized evolution puts the seed
 into its population, as warm-started evolution does); the others ignore the seeds'
@@ -30,8 +30,9 @@ class SeededStrategy:
         self.inner = inner
         self.space = space
         self.seed = seed
-        self.points = list(seed_points)
-        self._keys = [space.key(point) for point in self.points]
+        unique = {space.key(point): point for point in reversed(list(seed_points))}  # the first of each key
+        self._keys = list(dict.fromkeys(space.key(point) for point in seed_points))
+        self.points = [unique[key] for key in self._keys]
         self._next_seed = 0
         self._pending: dict[int, int] = {}  # our trial -> index of the seed point, or -1-inner trial
 

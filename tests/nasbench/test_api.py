@@ -99,3 +99,21 @@ def test_a_run_directory_is_continued_only_with_its_own_settings(tmp_path):
             nasbench.search(**{**table, **changed}, trials=6, run_dir=tmp_path)
         assert (tmp_path / "config.yaml").read_text() == config
     assert len(nasbench.search(**table, trials=6, run_dir=tmp_path).history) == 6  # more budget: continued
+
+
+def test_one_objective_and_one_override_may_be_plain_strings():
+    outcome = nasbench.search(space="nasbench201", evaluator="nasbench201", strategy="nsga2", trials=3,
+                              strategy_params={"objectives": "val_acc"}, overrides="evaluator.dataset=cifar100")
+    assert len(outcome.history) == 3 and outcome.history[0].result.settings["dataset"] == "cifar100"
+
+
+def test_an_evaluator_returning_something_else_is_a_failed_candidate():
+    outcome = nasbench.search(space="nasbench201", strategy="random", trials=2, evaluator=lambda candidate: 0.5)
+    assert [r.result.status for r in outcome.history] == ["error", "error"] and outcome.all_failed
+    assert "the evaluator returned float, not an EvalResult" in outcome.history[0].result.message
+
+
+def test_a_one_shot_search_refuses_another_evaluator():
+    with pytest.raises(ConfigError, match="search=gdas scores cells with its supernet on data=digits; "
+                                          "evaluator=nasbench201 does not apply"):
+        nasbench.search(space="nasbench201", strategy="gdas", evaluator="nasbench201", trials=1)

@@ -107,6 +107,7 @@ def test_kill_or_ctrl_c_then_resume_loses_and_repeats_nothing(tmp_path, name, st
         time.sleep(0.005)
     process.send_signal(stop)
     process.wait(timeout=60)
+    assert stop != signal.SIGINT or process.returncode == 130, "Ctrl-C: exit 130 after saying how to resume"
     done_before = history.read_text().count("\n")
     assert kill_after <= done_before < budget
     resumed = subprocess.run([sys.executable, "-m", "nasbench.search", f"resume={run_dir}",

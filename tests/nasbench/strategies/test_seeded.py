@@ -92,3 +92,11 @@ def test_the_report_keeps_what_the_wrapped_strategy_says():
             return {"moves": 3}
 
     assert SeededStrategy(Talking(space), space, [BEST]).report() == {"seed points": 1, "moves": 3}
+
+
+def test_a_seed_point_named_twice_is_evaluated_once():
+    space = NasBench201Space()
+    other = "|none~0|+|none~0|none~1|+|none~0|nor_conv_3x3~1|avg_pool_3x3~2|"
+    seeded = SeededStrategy(RegularizedEvolution(space), space, [BEST, other, BEST])
+    assert seeded.points == [BEST, other]
+    assert [seeded.ask().point for _ in range(2)] == [BEST, other] and seeded.ask().point not in (BEST, other)
