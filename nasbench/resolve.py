@@ -57,6 +57,7 @@ class SpacesTaken:
 
     names: tuple[str, ...]
     feature: str
+    elsewhere: str = ""  # where points of the other spaces can go instead
 
     def refuse(self, space: str, where: str, own_space: Space | None = None) -> "ResolveError | None":
         """None where the caller takes points of ``space``; a space a cell brings with it
@@ -66,7 +67,7 @@ class SpacesTaken:
         if own_space is not None and any(isinstance(own_space, type(make_space(name))) for name in self.names):
             return None
         return ResolveError(f"{where}: space {space!r} has no {self.feature}; points of "
-                            f"{', '.join(self.names)} have one")
+                            f"{', '.join(self.names)} have one{'; ' + self.elsewhere if self.elsewhere else ''}")
 
 
 class ResolveError(UsageError):

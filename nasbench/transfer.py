@@ -103,7 +103,8 @@ def _as_option(message: str) -> str:
 
 # --- the source -----------------------------------------------------------------------------
 
-CELLS = SpacesTaken(cell_space_names(), "cell-network skeleton")
+CELLS = SpacesTaken(cell_space_names(), "cell-network skeleton",
+                    "python -m nasbench.rebuild SOURCE builds it in its own space's network")
 
 
 def load_cell(source: str | Path, space: str | None = None) -> Resolved:

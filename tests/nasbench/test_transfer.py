@@ -184,3 +184,10 @@ def test_malformed_files_name_the_field(capsys, tmp_path):
     network = tmp_path / "network.json"
     network.write_text(json.dumps({"stages": [], "head": {}}))
     assert "a network genotype, not a cell" in _error(capsys, [str(network)])
+
+
+def test_an_nb201_cell_is_refused_with_where_it_can_go(capsys):
+    assert main(["6111", "--target", "cifar"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("transfer: NAS-Bench-201 index 6111: space 'nasbench201' has no")
+    assert err.endswith("python -m nasbench.rebuild SOURCE builds it in its own space's network")
