@@ -67,6 +67,13 @@ class DartsGenotype:
         return f"{label} = {body}" if label else body
 
 
+def refuse_extra_connections(fields: Mapping[str, Any]) -> None:
+    """D-X-Y's genotypes may carry extra connections (``connectN``/``connects``); only None is read."""
+    for key in DXY_FIELDS:
+        if fields.get(key) is not None:
+            raise FormatError(f"DARTS genotype: {key}: D-X-Y's extra connections are not supported (only None)")
+
+
 def _pairs(blocks: Sequence[Block]) -> list[list[Any]]:
     return [[op, state] for op_a, in_a, op_b, in_b in blocks for op, state in ((op_a, in_a), (op_b, in_b))]
 
@@ -86,9 +93,7 @@ def genotype_from_json(data: Any, name: str = "") -> DartsGenotype:
     unknown = sorted(str(key) for key in data if key not in FIELDS + DXY_FIELDS + ("name",))
     if unknown:
         raise FormatError(f"DARTS genotype JSON: unknown field {unknown[0]!r}; fields: {', '.join(FIELDS)}")
-    for key in DXY_FIELDS:
-        if data.get(key) is not None:
-            raise FormatError(f"DARTS genotype: {key}: D-X-Y's extra connections are not supported (only None)")
+    refuse_extra_connections(data)
     missing = [key for key in FIELDS if key not in data]
     if missing:
         raise FormatError(f"DARTS genotype JSON: missing field {missing[0]!r}")
@@ -245,9 +250,7 @@ def _call_fields(call: ast.Call) -> dict[str, Any]:
         if keyword.arg in values:
             raise FormatError(f"line {call.lineno}: Genotype field {keyword.arg!r} given twice")
         values[keyword.arg] = _literal(keyword.value, keyword.arg)
-    for key in DXY_FIELDS:
-        if values.get(key) is not None:
-            raise FormatError(f"DARTS genotype: {key}: D-X-Y's extra connections are not supported (only None)")
+    refuse_extra_connections(values)
     missing = [field for field in FIELDS if field not in values]
     if missing:
         raise FormatError(f"line {call.lineno}: Genotype(...) lacks the field {missing[0]!r}")

@@ -195,8 +195,10 @@ def _search(tmp_path: Path, run_dir: Path, *arguments: str) -> subprocess.Popen:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["enas", "spos"])
+@pytest.mark.parametrize("method", ["gdas", "enas", "spos"])
 def test_sigkill_mid_search_then_resume_ends_like_an_uninterrupted_search(tmp_path, method):
+    """Every single-path method (and GDAS' hard sampling): killed after its first epoch,
+    resumed, it ends with the epochs and derived cell of an uninterrupted search."""
     config = ["+space=nasbench201", f"search={method}", "search.params.epochs=4", "budget.trials=4",
               "data.train_fraction=0.1", "search.params.batch_size=16", "search.params.device=cpu", "progress=false"]
     killed = tmp_path / "killed"

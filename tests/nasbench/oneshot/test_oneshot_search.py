@@ -4,11 +4,6 @@ into its standalone network, transfer takes the run, and a SIGKILL loses at most
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +19,6 @@ from nasbench.transfer import main as transfer_main
 from search_spaces.spaces import make_space
 from search_spaces.supernet import Paths, Supernet
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 QUICK = ["data.train_fraction=0.05", "search.params.batch_size=16", "progress=false"]  # 62 images: 3 steps an epoch
 
 
@@ -83,37 +77,3 @@ def test_transfer_takes_a_darts_run_directory(tmp_path, capsys):
 def test_a_one_shot_search_on_ray_is_refused_in_one_line(tmp_path):
     with pytest.raises(ConfigError, match="search=darts trains its supernet in-process; use executor=local"):
         run_from_config(composed(["+space=nasbench201", "search=darts", "executor=ray", *QUICK]), tmp_path)
-
-
-def _search(tmp_path: Path, run_dir: Path, *arguments: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "nasbench.search", *arguments, f"hydra.run.dir={run_dir}"],
-                            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-
-@pytest.mark.slow
-def test_sigkill_mid_search_then_resume_ends_like_an_uninterrupted_search(tmp_path):
-    config = ["+space=nasbench201", "search=gdas", "search.params.epochs=5", "budget.trials=5",
-              "data.train_fraction=0.1", "search.params.batch_size=16", "search.params.device=cpu", "progress=false"]
-    killed = tmp_path / "killed"
-    process = _search(tmp_path, killed, *config)
-    deadline = time.time() + 240
-    while time.time() < deadline and process.poll() is None:
-        if (killed / "history.jsonl").exists() and (killed / "history.jsonl").read_text().count("\n") >= 1:
-            break
-        time.sleep(0.005)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=60)
-    done_before = len(history(killed))
-    assert 1 <= done_before < 5
-    resumed = _search(tmp_path, tmp_path / "resume-log", f"resume={killed}")
-    reference = _search(tmp_path, tmp_path / "reference", *config)
-    for run in (resumed, reference):
-        assert run.wait(timeout=600) == 0, run.stderr.read()[-2000:]
-
-    def epochs(run_dir: Path) -> list[tuple]:
-        return [(row["trial"], row["key"], row["result"]["val_acc"], row["result"]["train_loss"])
-                for row in history(run_dir)]
-    assert epochs(killed) == epochs(tmp_path / "reference") and len(epochs(killed)) == 5
-    assert (json.loads((killed / "best.json").read_text())["point"]
-            == json.loads((tmp_path / "reference" / "best.json").read_text())["point"])
