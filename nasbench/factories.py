@@ -65,14 +65,21 @@ def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = N
         space = space if space is not None else make_space(cfg.space.name)
         skeleton = dict(plain["space"].get("skeleton") or {})
         space.network(space.sample(random.Random(0)), skeleton=skeleton)  # refuse bad settings now
+        if executor is None:
+            executor = EXECUTORS.constructor(cfg.executor.name).from_config(typed(cfg.executor))
         if strategy is None and cfg.search.name in ONESHOT_METHODS:
-            if cfg.executor.name != "local":
-                raise ConfigError(f"search={cfg.search.name} trains its supernet in-process; use executor=local")
+            if cfg.executor.name not in ("local", "ray"):
+                raise ConfigError(f"search={cfg.search.name} trains its supernet in this process (executor=local) "
+                                  f"or on Ray Train (executor=ray), not executor={cfg.executor.name}")
+            if cfg.executor.get("scheduler"):
+                raise ConfigError(f"executor.scheduler={cfg.executor.scheduler} stops candidates early; "
+                                  f"search={cfg.search.name} has none (it trains one supernet)")
             if cfg.evaluator.name != "proxy":
                 raise ConfigError(f"search={cfg.search.name} scores cells with its supernet on data={cfg.data.name}; "
                                   f"evaluator={cfg.evaluator.name} does not apply (leave the evaluator as proxy)")
             strategy = make_oneshot(cfg.search.name, space, skeleton=skeleton, data=plain["data"],
-                                    seed=int(cfg.seed), **(plain["search"]["params"] or {}))
+                                    seed=int(cfg.seed), executor=None if cfg.executor.name == "local" else executor,
+                                    **(plain["search"]["params"] or {}))
         if strategy is None:
             strategy = make_strategy(cfg.search.name, space, int(cfg.seed), run_dir=run_dir,
                                      **(plain["search"]["params"] or {}))
@@ -82,8 +89,6 @@ def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = N
         if evaluator is None:
             context = EvaluatorContext(space, skeleton, plain["data"], plain["trainer"])
             evaluator = EVALUATORS.constructor(cfg.evaluator.name).from_config(typed(cfg.evaluator), context)
-        if executor is None:
-            executor = EXECUTORS.constructor(cfg.executor.name).from_config(typed(cfg.executor))
         budget = Budget(trials=cfg.budget.trials, seconds=cfg.budget.seconds,
                         max_consecutive_failures=cfg.budget.max_consecutive_failures)
     except ValueError as exc:  # RegistryError, SpaceError, StrategyError, BudgetError, an evaluator's refusal

@@ -100,6 +100,7 @@ class RayExecutorConfig:
     max_failures: int = 2
     reuse_actors: bool = False
     scheduler: Optional[str] = None
+    train_workers: Optional[int] = None  # a one-shot search's Ray Train workers (None: max_concurrent_trials)
 
 
 class ExecutorError(ValueError):
@@ -143,6 +144,9 @@ def _check(executor: RayExecutorConfig) -> None:
     if int(executor.max_failures) < 0:
         raise ExecutorError(f"executor.max_failures: {executor.max_failures} must be >= 0 (-1 is not allowed: "
                             f"a candidate that always kills its worker would never end the search)")
+    if executor.train_workers is not None and (isinstance(executor.train_workers, bool)
+                                               or int(executor.train_workers) < 1):
+        raise ExecutorError(f"executor.train_workers: {executor.train_workers} must be >= 1 (or null)")
     if executor.scheduler is not None and executor.scheduler not in SCHEDULERS:
         raise ExecutorError(f"executor.scheduler: {executor.scheduler!r} is not null or one of {', '.join(SCHEDULERS)}")
 

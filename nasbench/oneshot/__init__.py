@@ -11,6 +11,7 @@ below and one YAML file in ``nasbench/conf/search/``.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from nasbench.oneshot.darts import Darts
@@ -31,22 +32,40 @@ ONESHOT_METHODS: Registry[OneShotMethod] = Registry("one-shot search", [
 ])
 
 
+@dataclass(frozen=True)
+class OneShotRecipe:
+    """What builds a one-shot search: the same search again in another process (a Ray
+    Train worker builds its replica from it, the data loaded there)."""
+
+    name: str
+    space: Space
+    skeleton: Mapping[str, Any]
+    data: Mapping[str, Any]
+    seed: int
+    params: Mapping[str, Any]
+
+    def build(self, device: str = "auto", executor: Any = None) -> OneShotSearch:
+        constructor = ONESHOT_METHODS.constructor(self.name)
+        splits = load_splits(self.data)
+        channels, height, _ = splits.input_shape
+        supernet = Supernet(self.space, self.skeleton, num_classes=splits.num_classes, input_size=height,
+                            input_channels=channels, seed=self.seed)
+        try:
+            method = constructor(supernet, seed=self.seed, **self.params)
+        except TypeError as exc:
+            raise OneShotError(re.sub(r"\S*__init__\(\) ", "", f"search.params: {exc}")) from None
+        return OneShotSearch(method, splits, seed=self.seed, device=device, recipe=self, executor=executor)
+
+
 def make_oneshot(name: str, space: Space, *, skeleton: Mapping[str, Any], data: Mapping[str, Any], seed: int = 0,
-                 **params: Any) -> OneShotSearch:
+                 executor: Any = None, **params: Any) -> OneShotSearch:
     """The one-shot search ``name`` of ``space``: its supernet (``skeleton``, sized for the
     ``data`` group's data set, weights drawn from ``seed``) and method (``params``, the
-    ``search.params`` group; ``device`` is where it runs, default ``auto``)."""
-    constructor = ONESHOT_METHODS.constructor(name)
+    ``search.params`` group; ``device`` is where it runs, default ``auto``). ``executor``:
+    None runs it in this process, a ``RayExecutor`` on Ray (``nasbench.oneshot.ray_train``)."""
     device = params.pop("device", "auto")
-    splits = load_splits(data)
-    channels, height, _ = splits.input_shape
-    supernet = Supernet(space, skeleton, num_classes=splits.num_classes, input_size=height,
-                        input_channels=channels, seed=seed)
-    try:
-        method = constructor(supernet, seed=seed, **params)
-    except TypeError as exc:
-        raise OneShotError(re.sub(r"\S*__init__\(\) ", "", f"search.params: {exc}")) from None
-    return OneShotSearch(method, splits, seed=seed, device=device)
+    recipe = OneShotRecipe(name, space, dict(skeleton), dict(data), seed, dict(params))
+    return recipe.build(device=device, executor=executor)
 
 
-__all__ = ["ONESHOT_METHODS", "OneShotError", "OneShotMethod", "OneShotSearch", "make_oneshot"]
+__all__ = ["ONESHOT_METHODS", "OneShotRecipe", "OneShotError", "OneShotMethod", "OneShotSearch", "make_oneshot"]

@@ -41,6 +41,7 @@ class Darts(ArchitectureMethod):
         del generator  # DARTS draws nothing
         self.arch_optimizer.zero_grad(set_to_none=True)
         grads = self.second_order_gradients(train, val) if self.order == 2 else self.first_order_gradients(val)
+        self.collective.average(list(grads.values()))  # linear in every term: one average at the end
         for kind, alpha in self.alphas.items():
             alpha.grad = grads[kind]
         self.arch_optimizer.step()
@@ -71,6 +72,7 @@ class Darts(ArchitectureMethod):
         group = self.weight_optimizer.param_groups[0]
         lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
         train_grads = torch.autograd.grad(self._loss(train), list(named.values()), allow_unused=True)
+        self.collective.average(train_grads)  # the ranks' virtual steps must agree
         unrolled = {}
         for (key, weight), grad in zip(named.items(), train_grads):
             buffer = self.weight_optimizer.state.get(weight, {}).get("momentum_buffer")
@@ -81,6 +83,7 @@ class Darts(ArchitectureMethod):
         val_grads = torch.autograd.grad(self._loss(val, unrolled), [*alphas, *unrolled.values()], allow_unused=True)
         alpha_grads = val_grads[:len(alphas)]
         vector = [torch.zeros_like(w) if g is None else g for w, g in zip(unrolled.values(), val_grads[len(alphas):])]
+        self.collective.average(vector)  # and so must eps and the finite-difference points
         eps = FINITE_DIFFERENCE / torch.cat([v.reshape(-1) for v in vector]).norm()
         # w+ = w + eps·v, then w- = w+ - 2·eps·v: architect.py's sequence of float operations,
         # which the ill-conditioned difference below reproduces to the last bit.

@@ -72,6 +72,7 @@ class Gdas(ArchitectureMethod):
         self.arch_optimizer.zero_grad(set_to_none=True)
         F.cross_entropy(self.supernet(images, self.sample(generator)), labels).backward()
         self.supernet.zero_grad(set_to_none=True)
+        self.collective.average([alpha.grad for alpha in self.alphas.values()])
         self.arch_optimizer.step()
         return stats
 

@@ -16,12 +16,16 @@ epoch the checkpoint (``checkpoint.py``) holds the supernet, optimizers, archite
 and records, so a killed search loses at most the epoch it was in; ``resume=``
 continues from it. Every random draw of an epoch comes from a generator seeded by the
 search seed and the epoch, so a resumed search ends where an uninterrupted one does.
+Data-parallel (``distribute``; on Ray Train, ``ray_train.py``): every rank runs the
+epochs' steps on its slice of each batch with gradients averaged, rank 0 alone closes
+each epoch and writes, then hands its state to the others.
 """
 from __future__ import annotations
 
 import io
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -31,8 +35,9 @@ from nasbench.data import load_dataset
 from nasbench.data.splits import DatasetSplits
 from nasbench.driver import SearchOutcome, best_summary
 from nasbench.oneshot.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
+from nasbench.oneshot.collective import Collective, SingleProcess, shard, to_cpu
 from nasbench.oneshot.data import epoch_batches
-from nasbench.oneshot.methods import OneShotMethod
+from nasbench.oneshot.methods import OneShotError, OneShotMethod
 from nasbench.report import plot_oneshot, write_report
 from nasbench.result import EvalResult
 from nasbench.run_store import (BEST, HistoryRecord, RunStore, RunStoreError, Store, atomic_write_bytes,
@@ -68,11 +73,31 @@ def accuracy(supernet: Supernet, paths: Paths, images: torch.Tensor, labels: tor
     return correct / max(len(labels), 1)
 
 
+@dataclass
+class EpochSteps:
+    """What an epoch's steps leave for its closing phase: the totals over every rank
+    (on Ray the last epoch's are handed from the Train workers to the driver)."""
+
+    epoch: int
+    started: float
+    seconds_before: float
+    steps: int
+    loss: float
+    correct: int
+    count: int
+    cut_short: bool
+
+
 class OneShotSearch:
-    """A one-shot ``method`` over ``splits``; ``run(budget, store)`` is the search."""
+    """A one-shot ``method`` over ``splits``; ``run(budget, store)`` is the search.
+
+    ``recipe`` builds the same search again in another process (a Ray Train worker);
+    ``executor`` is where it runs: None for this process, a ``RayExecutor`` for Ray
+    (``nasbench.oneshot.ray_train``: the epochs data-parallel on Ray Train workers, and a
+    method's closing phase, SPOS' evolution, on Ray Tune)."""
 
     def __init__(self, method: OneShotMethod, splits: DatasetSplits, *, seed: int = 0,
-                 device: str | torch.device = "cpu"):
+                 device: str | torch.device = "cpu", recipe: Any = None, executor: Any = None):
         self.method = method
         self.supernet = method.supernet
         self.space = self.supernet.space
@@ -80,6 +105,9 @@ class OneShotSearch:
         self.device = resolve_device(str(device))
         self.splits = splits.to(self.device)
         self.supernet.to(self.device)
+        self.recipe = recipe
+        self.executor = executor
+        self.collective: Collective = SingleProcess()
 
     @property
     def name(self) -> str:
@@ -88,66 +116,120 @@ class OneShotSearch:
     def network_inputs(self) -> dict[str, int]:
         return dict(self.supernet.inputs)
 
+    def distribute(self, collective: Collective) -> None:
+        """Run as one rank of ``collective`` (every gradient averaged over the ranks)."""
+        if self.method.batch_size % collective.world_size:
+            raise OneShotError(f"search.params.batch_size: {self.method.batch_size} is not divisible by the "
+                               f"{collective.world_size} data-parallel workers")
+        self.collective = collective
+        self.method.collective = collective
+
     def run(self, budget: Budget, store: Store, progress: bool = False) -> SearchOutcome:
         """Run (or resume) the search in ``store`` until its epochs or budget are spent."""
-        records, seconds_used = self._restore(store)
+        if self.executor is not None:
+            from nasbench.oneshot.ray_train import run_on_ray
+
+            return run_on_ray(self, budget, store, progress)
+        records, seconds_used = self.restore(store)
         interrupted = False
         try:
-            for epoch in range(len(records), self.method.epochs):
-                if budget.spent(len(records), seconds_used):
-                    break
-                record = self._epoch(epoch, budget, seconds_used)
-                records.append(record)
-                seconds_used += record.result.cost_seconds
-                self._save(store, records)
-                if progress:
-                    print(f"epoch {epoch}: val_acc {record.result.val_acc:.4f} {record.candidate.key}", flush=True)
+            self.run_epochs(records, seconds_used, budget, store, progress)
         except KeyboardInterrupt:
             interrupted = True
+        return self.finish(store, records, interrupted)
+
+    def run_epochs(self, records: list[HistoryRecord], seconds_used: float, budget: Budget, store: Store,
+                   progress: bool = False, defer_final: bool = False
+                   ) -> tuple[EpochSteps, torch.Generator] | None:
+        """Epochs after ``records`` (appended to it) until the epochs or the budget are
+        spent. With several ranks every rank runs this; rank 0 closes each epoch, saves it
+        and hands its state to the others. ``defer_final``: stop after the last epoch's
+        steps and return them with the epoch's generator, for the caller to close."""
+        for epoch in range(len(records), self.method.epochs):
+            if budget.spent(len(records), seconds_used):
+                break
+            generator = torch.Generator().manual_seed(derive_seed(self.seed, "oneshot-epoch", epoch))
+            steps = self._steps(epoch, budget, seconds_used, generator)
+            if defer_final and self._is_final(steps, budget):
+                return steps, generator
+            record = self.close_epoch(steps, budget, generator) if self.collective.rank == 0 else None
+            if self.collective.world_size > 1:
+                record = self._share(record)
+            records.append(record)
+            seconds_used += record.result.cost_seconds
+            if self.collective.rank == 0:
+                self.save(store, records)
+                if progress:
+                    print(f"epoch {epoch}: val_acc {record.result.val_acc:.4f} {record.candidate.key}", flush=True)
+        return None
+
+    def finish(self, store: Store, records: list[HistoryRecord], interrupted: bool) -> SearchOutcome:
+        """The outcome; a run directory gets its report, ``best.json`` and weights."""
         best = records[-1] if records else None
         if isinstance(store, RunStore):
             self._report(store, records, best)
         return SearchOutcome(records, best, interrupted=interrupted)
 
-    def _epoch(self, epoch: int, budget: Budget, seconds_before: float) -> HistoryRecord:
-        method, started = self.method, time.time()
-        generator = torch.Generator().manual_seed(derive_seed(self.seed, "oneshot-epoch", epoch))
+    def _is_final(self, steps: EpochSteps, budget: Budget) -> bool:
+        """Whether the epoch is the search's last: its schedules' or ``budget.trials``', or
+        one cut short by ``budget.seconds``."""
+        last_trial = budget.trials is not None and steps.epoch + 1 >= budget.trials
+        return steps.cut_short or steps.epoch + 1 >= self.method.epochs or last_trial
+
+    def _steps(self, epoch: int, budget: Budget, seconds_before: float, generator: torch.Generator) -> EpochSteps:
+        """The epoch's steps on this rank's slice of each batch; the totals over the ranks."""
+        method, started, collective = self.method, time.time(), self.collective
         method.begin_epoch(epoch)
         self.supernet.train()
         loss, correct, count, steps, cut_short = 0.0, 0, 0, 0, False
         for train, val in epoch_batches(self.splits, method.batch_size, generator):
-            if budget.seconds is not None and seconds_before + time.time() - started >= budget.seconds and steps:
+            if budget.seconds is not None and steps and collective.any(
+                    collective.rank == 0 and seconds_before + time.time() - started >= budget.seconds):
                 cut_short = True
                 break
-            stats = method.step(train, val, generator)
-            loss, correct, count, steps = loss + stats.loss * stats.count, correct + stats.correct, count + stats.count, steps + 1
+            stats = method.step(shard(train, collective), shard(val, collective), generator)
+            loss, correct, count = loss + stats.loss * stats.count, correct + stats.correct, count + stats.count
+            steps += 1
+        loss, correct, count = collective.sum([loss, correct, count])
+        return EpochSteps(epoch, started, seconds_before, steps, loss, int(correct), int(count), cut_short)
+
+    def close_epoch(self, steps: EpochSteps, budget: Budget, generator: torch.Generator) -> HistoryRecord:
+        """The epoch's closing phase (``end_epoch``), derived point and validation accuracy:
+        its record."""
+        method, epoch = self.method, steps.epoch
         end_epoch = getattr(method, "end_epoch", None)
         if callable(end_epoch):  # a phase after the steps (ENAS' controller, SPOS' evolution)
-            last_trial = budget.trials is not None and epoch + 1 >= budget.trials
-            final = cut_short or epoch + 1 >= method.epochs or last_trial
-            deadline = None if budget.seconds is None else started + budget.seconds - seconds_before
-            end_epoch(epoch, self.splits, generator, final=final, deadline=deadline)
+            deadline = None if budget.seconds is None else steps.started + budget.seconds - steps.seconds_before
+            end_epoch(epoch, self.splits, generator, final=self._is_final(steps, budget), deadline=deadline)
         point = method.derive()
         val_images, val_labels = self.splits.val
         val_acc = accuracy(self.supernet, method.eval_paths(), val_images, val_labels)
         finished = time.time()
-        settings = {"method": method.name, "epoch": epoch, "steps": steps, "cut_short": cut_short,
-                    "train_acc": correct / max(count, 1), **method.epoch_metrics()}
-        result = EvalResult(status="ok", val_acc=val_acc, train_loss=loss / max(count, 1),
-                            train_seconds=finished - started, cost_seconds=finished - started,
+        settings = {"method": method.name, "epoch": epoch, "steps": steps.steps, "cut_short": steps.cut_short,
+                    "train_acc": steps.correct / max(steps.count, 1), **method.epoch_metrics()}
+        result = EvalResult(status="ok", val_acc=val_acc, train_loss=steps.loss / max(steps.count, 1),
+                            train_seconds=finished - steps.started, cost_seconds=finished - steps.started,
                             device=self.device.type, seed=self.seed, epochs_run=epoch + 1, settings=settings)
         candidate = Candidate(trial=epoch, point=point, key=self.space.key(point), seed=self.seed)
         LOG.info("epoch %d val_acc=%.4f train_acc=%.4f %s key=%s", epoch, val_acc, settings["train_acc"],
                  " ".join(f"{k}={v:.4g}" for k, v in settings.items() if isinstance(v, float) and k != "train_acc"),
                  candidate.key)
-        return HistoryRecord(candidate, result, started, finished)
+        return HistoryRecord(candidate, result, steps.started, finished)
+
+    def _share(self, record: HistoryRecord | None) -> HistoryRecord:
+        """Rank 0's record and method state on every rank (after rank 0 closed the epoch)."""
+        line, state = self.collective.broadcast(
+            None if record is None else (record.to_json(), to_cpu(self.method.state_dict())))
+        if self.collective.rank != 0:
+            self.method.load_state_dict(state)
+        return HistoryRecord.from_json(line)
 
     def best_json(self, record: HistoryRecord) -> dict[str, Any]:
         """What ``best.json`` holds: the derived point in the ask/tell search's shape."""
         return {**best_summary(record), "space": self.space.name, "skeleton": self.supernet.subnet_skeleton(),
                 "inputs": self.network_inputs(), "method": self.method.name}
 
-    def _save(self, store: Store, records: list[HistoryRecord]) -> None:
+    def save(self, store: Store, records: list[HistoryRecord]) -> None:
         """Checkpoint first, then the history row: a kill between the two is repaired
         from the checkpoint on resume."""
         if isinstance(store, RunStore):
@@ -156,7 +238,7 @@ class OneShotSearch:
         store.append(records[-1])
         store.write_json(BEST, self.best_json(records[-1]))
 
-    def _restore(self, store: Store) -> tuple[list[HistoryRecord], float]:
+    def restore(self, store: Store) -> tuple[list[HistoryRecord], float]:
         if not isinstance(store, RunStore):
             return [], 0.0
         saved = load_checkpoint(store.run_dir / CHECKPOINT, self.method.name)

@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from nasbench.oneshot.collective import Collective, SingleProcess
 from search_spaces.supernet import Paths, Supernet
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -83,7 +84,9 @@ def cosine_lr(epoch: int, epochs: int, lr: float, lr_min: float) -> float:
 
 class SharedWeightTraining:
     """SGD with momentum on the supernet's shared weights, a cosine learning rate stepped
-    per epoch and a clipped gradient norm: what DARTS, GDAS, ENAS and SPOS share."""
+    per epoch and a clipped gradient norm: what DARTS, GDAS, ENAS and SPOS share.
+    ``collective`` averages every gradient over the ranks of a data-parallel search
+    before its step (``nasbench.oneshot.collective``; one rank by default)."""
 
     name = "shared-weights"
 
@@ -104,6 +107,7 @@ class SharedWeightTraining:
             supernet.parameters(), lr=self.lr, momentum=check_positive("momentum", momentum, allow_zero=True),
             nesterov=bool(nesterov), weight_decay=check_positive("weight_decay", weight_decay, allow_zero=True))
         self.current_lr = self.lr
+        self.collective: Collective = SingleProcess()
 
     def begin_epoch(self, epoch: int) -> None:
         self.current_lr = cosine_lr(epoch, self.epochs, self.lr, self.lr_min)
@@ -117,6 +121,7 @@ class SharedWeightTraining:
         logits = self.supernet(images, paths)
         loss = F.cross_entropy(logits, labels)
         loss.backward()
+        self.collective.average([weight.grad for weight in self.supernet.parameters()])
         nn.utils.clip_grad_norm_(self.supernet.parameters(), self.grad_clip)
         self.weight_optimizer.step()
         return StepStats(loss.item(), int((logits.argmax(-1) == labels).sum()), len(labels))

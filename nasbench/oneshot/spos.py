@@ -23,18 +23,27 @@ learning rate 0.05 -> 0.001 (SPOS: linear from 0.5 at batch 1024), sized for a C
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 
 from nasbench.data.splits import DatasetSplits
+from nasbench.driver import SearchOutcome, run_search
+from nasbench.oneshot.inherited import InheritedWeights
 from nasbench.oneshot.methods import Batch, OneShotError, StepStats
-from nasbench.oneshot.single_path import (SinglePathMethod, check_count, population_entropy, random_batch,
-                                          recalibrate_batchnorm, recalibrated_accuracy, single_path, uniform_point)
-from nasbench.result import EvalResult
-from nasbench.strategies.base import derive_seed
+from nasbench.oneshot.single_path import (SinglePathMethod, check_count, population_entropy, recalibrate_batchnorm,
+                                          single_path, uniform_point)
+from nasbench.strategies.base import Candidate, derive_seed
+from nasbench.strategies.budget import Budget
 from nasbench.strategies.evolution import RegularizedEvolution
 from search_spaces.supernet import Supernet
+
+EvolutionRunner = Callable[[RegularizedEvolution, InheritedWeights, Budget], SearchOutcome]
+
+
+def local_evolution(evolution: RegularizedEvolution, evaluator: InheritedWeights, budget: Budget) -> SearchOutcome:
+    """The evolution in this process, one subnet at a time (nothing written)."""
+    return run_search(evolution, evaluator, budget, progress=False)
 
 
 class Spos(SinglePathMethod):
@@ -58,6 +67,7 @@ class Spos(SinglePathMethod):
         self.recalibration_batches = check_count("recalibration_batches", recalibration_batches)
         self.derived: Any = None
         self.metrics: dict[str, Any] = {}
+        self.evolution_runner: EvolutionRunner | None = None  # None: in this process (the Ray driver sets one)
 
     def step(self, train: Batch, val: Batch, generator: torch.Generator) -> StepStats:
         del val  # the validation split only scores subnets (end_epoch)
@@ -68,37 +78,48 @@ class Spos(SinglePathMethod):
         """Score subnets on inherited weights: evolution after the last epoch, else
         ``epoch_samples`` uniform ones; the best is the derived cell, whose batch norm
         statistics stay recalibrated for the loop's validation accuracy."""
-        batches = [random_batch(splits.train, self.batch_size, generator)[0] for _ in range(self.recalibration_batches)]
-        scores: dict[str, tuple[Any, float]] = {}  # key -> (point, accuracy)
-
-        def score(point: Any) -> float:
-            key = self.supernet.space.key(point)
-            if key not in scores:
-                scores[key] = (point, recalibrated_accuracy(self.supernet, point, splits, batches))
-            return scores[key][1]
-
-        def out_of_time() -> bool:
-            return deadline is not None and time.time() >= deadline and bool(scores)
-
+        recalibration = [torch.randperm(len(splits.train[1]), generator=generator)[:self.batch_size]
+                         for _ in range(self.recalibration_batches)]
+        evaluator = InheritedWeights(self.supernet, splits, recalibration)
         if final:
-            evolution = RegularizedEvolution(self.supernet.space, seed=derive_seed(self.seed, "spos-evolution", epoch),
-                                             population_size=self.population_size, sample_size=self.sample_size)
-            for _ in range(self.evolution_samples):
-                if out_of_time():
-                    break
-                candidate = evolution.ask()
-                evolution.tell(candidate, EvalResult(status="ok", val_acc=score(candidate.point)))
-            population = [point for point, _, _ in evolution.population]
+            scored, population = self._evolve(epoch, evaluator, deadline)
         else:
+            scored = []
             for _ in range(self.epoch_samples):
-                if out_of_time():
+                if deadline is not None and time.time() >= deadline and scored:
                     break
-                score(uniform_point(self.supernet, generator))
-            population = [point for point, _ in scores.values()]
-        self.derived, best = max(scores.values(), key=lambda item: item[1])
-        recalibrate_batchnorm(self.supernet, self.derived, batches)
-        self.metrics = {"phase": "evolution" if final else "training", "evaluated": len(scores),
+                point = uniform_point(self.supernet, generator)
+                key = self.supernet.space.key(point)
+                candidate = Candidate(trial=len(scored), point=point, key=key, seed=self.seed)
+                scored.append((point, evaluator(candidate).val_acc))
+            population = None
+        unique: dict[str, tuple[Any, float]] = {}  # key -> (point, score), in the order first scored
+        for point, score in scored:
+            unique.setdefault(self.supernet.space.key(point), (point, score))
+        population = population if population is not None else [point for point, _ in unique.values()]
+        self.derived, best = max(unique.values(), key=lambda item: item[1])
+        recalibrate_batchnorm(self.supernet, self.derived, [splits.train[0][i] for i in recalibration])
+        self.metrics = {"phase": "evolution" if final else "training", "evaluated": len(unique),
                         "entropy": population_entropy(self.supernet, population), "best_recalibrated_acc": best}
+
+    def _evolve(self, epoch: int, evaluator: InheritedWeights, deadline: float | None
+                ) -> tuple[list[tuple[Any, float]], list[Any]]:
+        """Regularized evolution over ``evaluator``'s scores, run by ``evolution_runner``
+        (this process by default); every (point, score) in the order scored, and the last
+        population. Past the deadline it stops once it has scored a subnet."""
+        evolution = RegularizedEvolution(self.supernet.space, seed=derive_seed(self.seed, "spos-evolution", epoch),
+                                         population_size=self.population_size, sample_size=self.sample_size)
+        remaining = None if deadline is None else deadline - time.time()
+        budget = (Budget(trials=self.evolution_samples, seconds=remaining) if remaining is None or remaining > 0
+                  else Budget(trials=1))
+        runner = self.evolution_runner or local_evolution
+        history = runner(evolution, evaluator, budget).history
+        scored = [(r.candidate.point, r.result.val_acc) for r in history
+                  if r.result.ok and r.result.val_acc is not None]
+        if not scored:
+            reasons = {r.result.message for r in history if r.result.message}
+            raise OneShotError(f"SPOS evolution: no subnet was scored ({'; '.join(sorted(reasons)) or 'no result'})")
+        return scored, [point for point, _, _ in evolution.population]
 
     def derive(self) -> Any:
         if self.derived is None:  # before the first epoch's end

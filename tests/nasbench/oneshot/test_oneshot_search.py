@@ -1,6 +1,7 @@
 """search=darts and search=gdas through the search entry point: a run directory like any
 search's (history per epoch, best.json, report), the derived cell's inherited weights load
-into its standalone network, transfer takes the run, and a SIGKILL loses at most an epoch."""
+into its standalone network, transfer takes the run, a SIGKILL loses at most an epoch,
+and on Ray (executor=ray) the same run directory comes out."""
 from __future__ import annotations
 
 import json
@@ -74,6 +75,46 @@ def test_transfer_takes_a_darts_run_directory(tmp_path, capsys):
     assert record["params"] > 0
 
 
-def test_a_one_shot_search_on_ray_is_refused_in_one_line(tmp_path):
-    with pytest.raises(ConfigError, match="search=darts trains its supernet in-process; use executor=local"):
-        run_from_config(composed(["+space=nasbench201", "search=darts", "executor=ray", *QUICK]), tmp_path)
+def test_a_one_shot_search_with_an_early_stopping_scheduler_is_refused_in_one_line(tmp_path):
+    with pytest.raises(ConfigError, match="executor.scheduler=halving stops candidates early; search=darts has none"):
+        run_from_config(composed(["+space=nasbench201", "search=darts", "executor.scheduler=halving", *QUICK]),
+                        tmp_path)
+    assert not (tmp_path / "history.jsonl").exists()
+
+
+# executor=ray: the supernet trained data-parallel by a Ray Train job of two workers, SPOS'
+# evolution as Ray Tune trials on the weights shared through the object store.
+RAY = ["executor=ray", "executor.train_workers=2", "executor.max_concurrent_trials=2"]
+
+
+def test_spos_trains_on_ray_train_and_evolves_on_ray_tune(ray_session, tmp_path):
+    outcome = run_from_config(composed(["+space=nasbench201", "search=spos", "budget.trials=2",
+                                        "search.params.evolution_samples=4", *RAY, *QUICK]), tmp_path)
+    rows = history(tmp_path)
+    assert [row["trial"] for row in rows] == [0, 1] and len(outcome.history) == 2
+    assert (tmp_path / "ray" / "oneshot-0").is_dir()  # the Train job's files
+    assert [row["result"]["settings"]["phase"] for row in rows] == ["training", "evolution"]
+    assert rows[0]["result"]["settings"]["steps"] == 3  # 3 global batches of 16, 8 per worker
+    evolved = history(tmp_path / "spos_evolution")
+    assert len(evolved) == 4 and (tmp_path / "spos_evolution" / "ray").is_dir()  # Tune trials, recorded
+    assert all(row["result"]["settings"]["scored_by"] == "inherited weights" for row in evolved)
+    best_score = max(row["result"]["val_acc"] for row in evolved)
+    assert rows[-1]["result"]["settings"]["best_recalibrated_acc"] == best_score
+    first_best = next(row for row in evolved if row["result"]["val_acc"] == best_score)
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert best["point"] == rows[-1]["point"] == first_best["point"]
+    assert make_space("nasbench201").contains(best["point"]) and not (tmp_path / "oneshot_final.pt").exists()
+    network = load_network(str(tmp_path / "best_network.json"), tmp_path / "best_weights.pt").network
+    assert network(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
+
+
+@pytest.mark.slow
+def test_a_darts_search_on_ray_resumed_ends_as_an_uninterrupted_one(ray_session, tmp_path):
+    settings = ["+space=nasbench201", "search=darts", *RAY, *QUICK]
+    run_from_config(composed([*settings, "budget.trials=2"]), tmp_path / "whole")
+    run_from_config(composed([*settings, "budget.trials=1"]), tmp_path / "parts")
+    run_from_config(composed([*settings, "budget.trials=2"]), tmp_path / "parts")
+    assert (tmp_path / "parts" / "ray" / "oneshot-1").is_dir()  # two Train jobs, the second from the checkpoint
+    whole, parts = history(tmp_path / "whole"), history(tmp_path / "parts")
+    assert [r["point"] for r in parts] == [r["point"] for r in whole]
+    assert [r["result"]["val_acc"] for r in parts] == [r["result"]["val_acc"] for r in whole]

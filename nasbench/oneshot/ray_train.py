@@ -1,0 +1,178 @@
+"""A one-shot search on Ray: the supernet data-parallel on Ray Train, SPOS' evolution on
+Ray Tune (``executor=ray``).
+
+The epochs
+    One Ray Train job (``TorchTrainer``, as ``nasbench.train`` runs a full training) of
+    ``executor.train_workers`` workers (default: ``max_concurrent_trials``), each with
+    ``cpus_per_trial`` CPUs and ``gpus_per_trial`` GPUs; gloo on CPUs, NCCL on GPUs. Every
+    worker builds the same search from its recipe and loads the data itself; each takes
+    its slice of every global batch (``search.params.batch_size``) and the gradients are
+    averaged before every step (``nasbench.oneshot.collective``). Rank 0 closes each
+    epoch (ENAS' controller, the derived cell, the validation accuracy), writes the
+    checkpoint, the history row and ``best.json`` as a local search does, and hands its
+    state to the other ranks.
+
+The last epoch of SPOS
+    Its closing phase, the evolution, runs in the driver: rank 0 hands the epoch's steps
+    over in ``oneshot_final.pt`` and the Train job ends; the driver loads the checkpoint
+    and the hand-over and runs the evolution as a Ray Tune search (the ray executor,
+    ``executor.max_concurrent_trials`` trials at once) whose evaluator reads the
+    supernet's weights from Ray's object store (``SharedInheritedWeights``). Its
+    candidates land in ``RUN_DIR/spos_evolution/history.jsonl`` as they finish.
+
+Resume and failures
+    ``resume=`` starts the Train job from the checkpoint (a SIGKILL loses at most the
+    epoch it was in); a hand-over left by a killed driver is dropped and its epoch run
+    again, and so is the evolution's folder. A worker Ray restarts (``executor.max_failures``)
+    resumes from the checkpoint too. On a cluster the run directory must be on a file
+    system every node shares.
+
+NOTE: ``budget.seconds`` counts the epochs' own time, not the Train job's start (some
+seconds on a CPU), and the evolution's budget is the sum of its trials' times, not the
+wall time they overlap in.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from nasbench.driver import SearchOutcome
+from nasbench.oneshot.collective import TorchDistributed, to_cpu
+from nasbench.oneshot.loop import EpochSteps, OneShotSearch
+from nasbench.oneshot.methods import OneShotError
+from nasbench.run_store import (HistoryRecord, MemoryStore, RunStore, StateFileError, Store,
+                                atomic_write_bytes)
+from nasbench.strategies.budget import Budget
+from nasbench.train.errors import first_line
+
+HANDOFF = "oneshot_final.pt"  # the last epoch's steps, from rank 0 to the driver
+HANDOFF_FORMAT = "nasbench.oneshot_final"
+EVOLUTION_DIR = "spos_evolution"  # SPOS' evolution on Ray Tune: its own history
+
+
+def run_on_ray(search: OneShotSearch, budget: Budget, store: Store, progress: bool = False) -> SearchOutcome:
+    """Run (or resume) ``search`` on Ray (module docstring); the driver's side."""
+    if not isinstance(store, RunStore):
+        raise OneShotError("executor=ray: a one-shot search on Ray writes its checkpoint to a run directory; "
+                           "give it one")
+    if search.recipe is None:
+        raise OneShotError("executor=ray: this one-shot search has no recipe to rebuild it on the Ray workers "
+                           "(build it with nasbench.oneshot.make_oneshot)")
+    handoff = store.run_dir / HANDOFF
+    handoff.unlink(missing_ok=True)
+    interrupted = False
+    try:
+        _train(search, budget, store, progress)
+        records, _ = search.restore(store)
+        if handoff.exists():
+            steps, generator, state = _load_handoff(handoff)
+            if steps.epoch == len(records):
+                search.method.load_state_dict(state)
+                _evolve_on_tune(search, store, progress)
+                records.append(search.close_epoch(steps, budget, generator))
+                search.save(store, records)
+                if progress:
+                    print(f"epoch {steps.epoch}: val_acc {records[-1].result.val_acc:.4f} {records[-1].candidate.key}",
+                          flush=True)
+            handoff.unlink()
+    except KeyboardInterrupt:
+        interrupted = True
+        records, _ = search.restore(store)
+    return search.finish(store, records, interrupted)
+
+
+def _train(search: OneShotSearch, budget: Budget, store: RunStore, progress: bool) -> None:
+    """The epochs as one Ray Train job."""
+    from ray.train import FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+
+    from nasbench.executors.ray_executor import ensure_ray
+
+    config = search.executor.config
+    ensure_ray(config)
+    workers = int(config.train_workers or config.max_concurrent_trials)
+    if search.method.batch_size % workers:
+        raise OneShotError(f"search.params.batch_size: {search.method.batch_size} is not divisible by "
+                           f"executor.train_workers={workers}")
+    use_gpu = float(config.gpus_per_trial) > 0
+    resources = {"CPU": float(config.cpus_per_trial), **({"GPU": float(config.gpus_per_trial)} if use_gpu else {})}
+    storage = store.run_dir / "ray"
+    starts = len([p for p in storage.glob("oneshot-*") if p.is_dir()]) if storage.is_dir() else 0
+    payload = {"recipe": search.recipe, "budget": budget, "run_dir": str(store.run_dir), "progress": progress,
+               "defer_final": hasattr(search.method, "evolution_runner")}
+    trainer = TorchTrainer(
+        _worker, train_loop_config=payload,
+        scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu, resources_per_worker=resources),
+        torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
+        run_config=RunConfig(name=f"oneshot-{starts}", storage_path=str(storage),
+                             failure_config=FailureConfig(max_failures=int(config.max_failures))))
+    try:
+        trainer.fit()
+    except Exception as exc:  # noqa: BLE001 - Ray wraps a worker's error in its own types
+        raise OneShotError(f"the Ray Train job of the supernet failed: {first_line(exc)}") from exc
+
+
+def _worker(payload: dict[str, Any]) -> None:
+    """One Ray Train worker: the same search, its rank's slice of every batch."""
+    import ray.train.torch
+
+    device = ray.train.torch.get_device()
+    search: OneShotSearch = payload["recipe"].build(device=str(device))
+    search.distribute(TorchDistributed(device))
+    rank = search.collective.rank
+    store: Store = RunStore(payload["run_dir"]) if rank == 0 else MemoryStore()
+    records, _ = search.restore(store) if rank == 0 else ([], 0.0)
+    lines, state = search.collective.broadcast(
+        ([r.to_json() for r in records], to_cpu(search.method.state_dict())) if rank == 0 else None)
+    if rank != 0:
+        search.method.load_state_dict(state)
+        records = [HistoryRecord.from_json(line) for line in lines]
+    seconds_used = sum(r.result.cost_seconds for r in records)
+    deferred = search.run_epochs(records, seconds_used, payload["budget"], store, payload["progress"] and rank == 0,
+                                 defer_final=payload["defer_final"])
+    if deferred is not None and rank == 0:
+        steps, generator = deferred
+        _save_handoff(Path(payload["run_dir"]) / HANDOFF, steps, generator, search.method.state_dict())
+
+
+def _save_handoff(path: Path, steps: EpochSteps, generator: torch.Generator, state: dict[str, Any]) -> None:
+    buffer = io.BytesIO()
+    torch.save({"format": HANDOFF_FORMAT, "steps": dataclasses.asdict(steps), "generator": generator.get_state(),
+                "state": to_cpu(state)}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _load_handoff(path: Path) -> tuple[EpochSteps, torch.Generator, dict[str, Any]]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = torch.load(io.BytesIO(path.read_bytes()), map_location="cpu", weights_only=True)
+        steps = EpochSteps(**data["steps"])
+        generator = torch.Generator()
+        generator.set_state(data["generator"])
+    except Exception as exc:  # noqa: BLE001 - a damaged file, whatever torch raises
+        raise StateFileError(f"{path.name} unreadable ({type(exc).__name__}: {first_line(exc)[:160]})") from None
+    if data.get("format") != HANDOFF_FORMAT:
+        raise StateFileError(f"{path.name} is not a nasbench one-shot hand-over")
+    return steps, generator, data["state"]
+
+
+def _evolve_on_tune(search: OneShotSearch, store: RunStore, progress: bool) -> None:
+    """Give the method (SPOS) an evolution runner that runs on Ray Tune."""
+    from nasbench.executors.ray_executor import RayExecutor
+
+    executor = RayExecutor(dataclasses.replace(search.executor.config, scheduler=None))
+    folder = store.run_dir / EVOLUTION_DIR
+    data = search.recipe.data
+
+    def on_tune(evolution: Any, evaluator: Any, budget: Budget) -> SearchOutcome:
+        shutil.rmtree(folder, ignore_errors=True)  # the epoch is run again on resume: so is its evolution
+        return executor.run(evolution, evaluator.shared(data), budget, RunStore(folder), progress=progress)
+
+    search.method.evolution_runner = on_tune
