@@ -24,16 +24,23 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
 
 
 def summary_markdown(history: Sequence[HistoryRecord], top: int = 10,
-                     strategy_report: Mapping[str, Any] | None = None) -> str:
+                     strategy_report: Mapping[str, Any] | None = None,
+                     answer: tuple[HistoryRecord, str] | None = None) -> str:
     """The run's summary: the best candidates, early stopping, what the strategy reports
-    of itself (``strategy_report``: a strategy's optional ``report()``), failures."""
+    of itself (``strategy_report``: a strategy's optional ``report()``), failures.
+    ``answer``: the record a search answers with when it is not the best-ranked one, and
+    why (a one-shot search's last derived cell)."""
     finished = sorted((r for r in history if r.result.ok and r.result.val_acc is not None),
                       key=lambda r: -r.result.val_acc)
     failures = [r for r in history if not r.result.ok]
     lines = [f"# Search summary", "", f"{len(history)} candidates, {len(finished)} finished, "
-             f"{len(failures)} failed.", "",
-             "| rank | trial | key | val_acc | test_acc | params | MACs | cost (s) |",
-             "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+             f"{len(failures)} failed.", ""]
+    if answer is not None:
+        record, why = answer
+        lines += [f"The search's answer (`best.json`): trial {record.candidate.trial}, `{record.candidate.key}`"
+                  f"{'' if record.result.val_acc is None else f', val_acc {record.result.val_acc:.4f}'}: {why}", ""]
+    lines += ["| rank | trial | key | val_acc | test_acc | params | MACs | cost (s) |",
+              "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
     for rank, record in enumerate(finished[:top], start=1):
         result = record.result
         lines.append(f"| {rank} | {record.candidate.trial} | `{record.candidate.key}` | {result.val_acc:.4f} | "
@@ -204,15 +211,17 @@ def draw_cells(network: Mapping[str, Any], run_dir: Path, prefix: str = "best") 
 def write_report(store: RunStore, history: Sequence[HistoryRecord], space: Space,
                  skeleton: Mapping[str, Any], inputs: Mapping[str, Any] | None = None,
                  chosen: HistoryRecord | None = None, cost: str = "macs",
-                 strategy_report: Mapping[str, Any] | None = None) -> None:
+                 strategy_report: Mapping[str, Any] | None = None, chosen_because: str | None = None) -> None:
     """Write best.json, summary.md, the plots and the best cells' drawings.
     ``best.json`` records the space, skeleton and data ``inputs`` (classes, size,
     channels) the point was evaluated with, and ``best_network.json`` is that network, so
     ``rebuild best.json`` builds what the search evaluated. ``chosen``: the record that
     is the search's answer (a one-shot search's last derived cell), default the best by
     validation accuracy. ``cost``: the result field the Pareto plot sets against accuracy.
-    ``strategy_report``: what the strategy says of itself, for ``summary.md``."""
-    store.write_text("summary.md", summary_markdown(history, strategy_report=strategy_report))
+    ``strategy_report``: what the strategy says of itself, for ``summary.md``, which says
+    why ``chosen`` is the answer (``chosen_because``) when one is given."""
+    answer = None if chosen is None or chosen_because is None else (chosen, chosen_because)
+    store.write_text("summary.md", summary_markdown(history, strategy_report=strategy_report, answer=answer))
     if not history:
         return
     plot_history(history, store.run_dir, cost)

@@ -256,7 +256,11 @@ class OneShotSearch:
         return records, sum(r.result.cost_seconds for r in records)
 
     def _report(self, store: RunStore, records: list[HistoryRecord], best: HistoryRecord | None) -> None:
-        write_report(store, records, self.space, self.supernet.subnet_skeleton(), self.network_inputs(), chosen=best)
+        write_report(store, records, self.space, self.supernet.subnet_skeleton(), self.network_inputs(), chosen=best,
+                     chosen_because=f"{self.method.name} answers with its last epoch's derived cell. Each row below "
+                                    f"is an epoch's derived cell, its val_acc measured on the supernet's shared "
+                                    f"weights; train the answer alone (transfer RUN_DIR, or evaluate) to know "
+                                    f"its own accuracy.")
         if best is not None:
             store.write_json(BEST, self.best_json(best))
             weights = {key: value.cpu() for key, value in self.supernet.subnet_state_dict(best.candidate.point).items()}

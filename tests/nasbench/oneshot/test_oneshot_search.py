@@ -48,6 +48,9 @@ def test_a_nasbench201_search_leaves_a_run_directory(tmp_path, method):
                                                                   "input_channels": 1}
     for name in ("oneshot.png", "summary.md", "best_network.json", "best_weights.pt", "oneshot_state.pt"):
         assert (tmp_path / name).is_file(), name
+    summary = (tmp_path / "summary.md").read_text()
+    assert f"answer (`best.json`): trial 1, `{rows[-1]['key']}`" in summary
+    assert f"{method} answers with its last epoch's derived cell" in summary
     network = load_network(str(tmp_path / "best_network.json"), tmp_path / "best_weights.pt").network
     assert network(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
 
