@@ -5,6 +5,7 @@ on different halves of each batch the ranks' supernets and architectures are sti
 equal, for every method."""
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -31,12 +32,12 @@ def _flat_state(search) -> torch.Tensor:
     return torch.cat(tensors)
 
 
-def _darts_second_order():
+def _darts_second_order(device: str = "cpu"):
     """DARTS with the unrolled gradient, its supernet in eval mode: each example's loss
     is then independent of the others in its batch (batch norm's running statistics), so
     two ranks' averaged gradients must equal one process's gradient on the whole batch."""
     recipe = OneShotRecipe("darts", make_space("nasbench201"), {}, DATA, 0, {"batch_size": 16, "order": 2})
-    search = recipe.build(device="cpu")
+    search = recipe.build(device=device)
     search.supernet.eval()
     return search
 
@@ -53,43 +54,47 @@ def _unrolled_gradients_and_weight_step(search, take) -> torch.Tensor:
                                                                search.supernet.parameters()])
 
 
-def _rank(rank: int, world_size: int, init_file: str, out_dir: str) -> None:
+def _rank(rank: int, world_size: int, init_file: str, out_dir: str, device: str = "cpu") -> None:
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
-    collective = TorchDistributed(torch.device("cpu"))
+    collective = TorchDistributed(torch.device(device))
     results = {}
-    values = [torch.tensor([1.0, 2.0]) * (rank + 1), None, torch.tensor([[float(rank)]])]
+    values = [torch.tensor([1.0, 2.0], device=device) * (rank + 1), None, torch.tensor([[float(rank)]], device=device)]
     collective.average(values)
-    results["average"] = torch.cat([values[0], values[2].reshape(-1)])
+    results["average"] = torch.cat([values[0], values[2].reshape(-1)]).cpu()
     results["sum"] = torch.tensor(collective.sum([rank + 1, 0.5]))
     results["any"] = torch.tensor([collective.any(rank == 1), collective.any(False)])
     results["broadcast"] = torch.tensor(collective.broadcast([7, rank] if rank == 0 else None))
-    search = _darts_second_order()
+    search = _darts_second_order(device)
     search.distribute(collective)
-    results["unrolled"] = _unrolled_gradients_and_weight_step(search, lambda batch: shard(batch, collective))
+    results["unrolled"] = _unrolled_gradients_and_weight_step(search, lambda batch: shard(batch, collective)).cpu()
     for name, params in METHODS:
         recipe = OneShotRecipe(name, make_space("nasbench201"), {}, DATA, 0, {"batch_size": 16, **params})
-        search = recipe.build(device="cpu")
+        search = recipe.build(device=device)
         search.distribute(collective)
         generator = torch.Generator().manual_seed(derive_seed(0, "oneshot-epoch", 0))
         steps = search._steps(0, Budget(trials=1), 0.0, generator)
-        results[f"{name}{params}"] = _flat_state(search)
+        results[f"{name}{params}"] = _flat_state(search).cpu()
         results[f"{name}{params}-count"] = torch.tensor([steps.count, steps.steps])
     torch.save(results, f"{out_dir}/rank{rank}.pt")
     dist.destroy_process_group()
 
 
-def test_two_ranks_agree_and_keep_equal_weights(tmp_path):
-    mp.spawn(_rank, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=[
+    pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")])])
+def test_two_ranks_agree_and_keep_equal_weights(tmp_path, device):
+    """On CUDA both ranks share the one GPU (gloo moves CUDA tensors; NCCL wants a GPU per rank)."""
+    mp.spawn(_rank, args=(2, str(tmp_path / "init"), str(tmp_path), device), nprocs=2, join=True)
     first, second = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
     assert torch.equal(first["average"], torch.tensor([1.5, 3.0, 0.5])) and torch.equal(first["average"],
                                                                                          second["average"])
     assert first["sum"].tolist() == second["sum"].tolist() == [3.0, 1.0]
     assert first["any"].tolist() == second["any"].tolist() == [True, False]
     assert first["broadcast"].tolist() == second["broadcast"].tolist() == [7, 0]
-    whole = _unrolled_gradients_and_weight_step(_darts_second_order(), lambda batch: batch)
-    torch.testing.assert_close(first["unrolled"], whole, rtol=1e-4, atol=1e-6)
-    torch.testing.assert_close(second["unrolled"], whole, rtol=1e-4, atol=1e-6)
+    whole = _unrolled_gradients_and_weight_step(_darts_second_order(device), lambda batch: batch).cpu()
+    tolerance = {"rtol": 1e-4, "atol": 1e-6} if device == "cpu" else {"rtol": 1e-2, "atol": 1e-4}  # TF32 on GPUs
+    torch.testing.assert_close(first["unrolled"], whole, **tolerance)
+    torch.testing.assert_close(second["unrolled"], whole, **tolerance)
     for name, params in METHODS:
         key = f"{name}{params}"
         assert first[f"{key}-count"].tolist() == [48, 3], key  # 3 steps of 16 over both ranks, 8 each
