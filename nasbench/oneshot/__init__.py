@@ -65,7 +65,12 @@ def make_oneshot(name: str, space: Space, *, skeleton: Mapping[str, Any], data: 
     None runs it in this process, a ``RayExecutor`` on Ray (``nasbench.oneshot.ray_train``)."""
     device = params.pop("device", "auto")
     recipe = OneShotRecipe(name, space, dict(skeleton), dict(data), seed, dict(params))
-    return recipe.build(device=device, executor=executor)
+    search = recipe.build(device=device, executor=executor)
+    if executor is not None:
+        from nasbench.oneshot.ray_train import check_workers
+
+        check_workers(search)
+    return search
 
 
 __all__ = ["ONESHOT_METHODS", "OneShotRecipe", "OneShotError", "OneShotMethod", "OneShotSearch", "make_oneshot"]

@@ -87,6 +87,16 @@ def run_on_ray(search: OneShotSearch, budget: Budget, store: Store, progress: bo
     return search.finish(store, records, interrupted)
 
 
+def check_workers(search: OneShotSearch) -> int:
+    """The Ray Train workers of ``search``; refuses a global batch they cannot split evenly."""
+    config = search.executor.config
+    workers = int(config.train_workers or config.max_concurrent_trials)
+    if search.method.batch_size % workers:
+        raise OneShotError(f"search.params.batch_size: {search.method.batch_size} is not divisible by the "
+                           f"{workers} Ray Train workers (executor.train_workers)")
+    return workers
+
+
 def _train(search: OneShotSearch, budget: Budget, store: RunStore, progress: bool) -> None:
     """The epochs as one Ray Train job."""
     from ray.train import FailureConfig, RunConfig, ScalingConfig
@@ -95,11 +105,8 @@ def _train(search: OneShotSearch, budget: Budget, store: RunStore, progress: boo
     from nasbench.executors.ray_executor import ensure_ray
 
     config = search.executor.config
+    workers = check_workers(search)
     ensure_ray(config)
-    workers = int(config.train_workers or config.max_concurrent_trials)
-    if search.method.batch_size % workers:
-        raise OneShotError(f"search.params.batch_size: {search.method.batch_size} is not divisible by "
-                           f"executor.train_workers={workers}")
     use_gpu = float(config.gpus_per_trial) > 0
     resources = {"CPU": float(config.cpus_per_trial), **({"GPU": float(config.gpus_per_trial)} if use_gpu else {})}
     storage = store.run_dir / "ray"

@@ -121,3 +121,10 @@ def test_a_darts_search_on_ray_resumed_ends_as_an_uninterrupted_one(ray_session,
     whole, parts = history(tmp_path / "whole"), history(tmp_path / "parts")
     assert [r["point"] for r in parts] == [r["point"] for r in whole]
     assert [r["result"]["val_acc"] for r in parts] == [r["result"]["val_acc"] for r in whole]
+
+
+def test_a_batch_the_ray_train_workers_cannot_split_is_refused_before_ray_starts(tmp_path):
+    with pytest.raises(ConfigError, match="batch_size: 16 is not divisible by the 3 Ray Train workers"):
+        run_from_config(composed(["+space=nasbench201", "search=darts", "executor=ray", "executor.train_workers=3",
+                                  *QUICK]), tmp_path)
+    assert not (tmp_path / "history.jsonl").exists()
