@@ -11,6 +11,7 @@ below and one YAML file in ``nasbench/conf/search/``.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -45,6 +46,7 @@ class OneShotRecipe:
     params: Mapping[str, Any]
 
     def build(self, device: str = "auto", executor: Any = None) -> OneShotSearch:
+        began = time.time()  # the build counts against budget.seconds
         constructor = ONESHOT_METHODS.constructor(self.name)
         splits = load_splits(self.data)
         channels, height, _ = splits.input_shape
@@ -54,7 +56,8 @@ class OneShotRecipe:
             method = constructor(supernet, seed=self.seed, **self.params)
         except TypeError as exc:
             raise OneShotError(re.sub(r"\S*__init__\(\) ", "", f"search.params: {exc}")) from None
-        return OneShotSearch(method, splits, seed=self.seed, device=device, recipe=self, executor=executor)
+        return OneShotSearch(method, splits, seed=self.seed, device=device, recipe=self, executor=executor,
+                             built_since=began)
 
 
 def make_oneshot(name: str, space: Space, *, skeleton: Mapping[str, Any], data: Mapping[str, Any], seed: int = 0,

@@ -8,8 +8,11 @@ the shape the ask/tell search writes, so ``transfer RUN_DIR`` and ``rebuild`` ta
 at the end ``best_weights.pt`` holds its weights inherited from the supernet, for
 ``rebuild RUN_DIR/best_network.json --weights RUN_DIR/best_weights.pt``.
 ``budget.trials`` caps the epochs (``search.params.epochs`` is the schedules' length);
-``budget.seconds`` is checked before every step, and an epoch cut short by it is
-recorded as it stands. A method's optional ``end_epoch(epoch, splits, generator, final=,
+``budget.seconds`` counts from when the search was built (data loaded, supernet
+built): a step starts only if it is expected to end, with the validation after it (the
+mean step and the last validation so far), within the budget, and an epoch cut short by
+it is recorded as it stands (not counted: the interpreter's start before the build, the
+report after the last epoch and, on Ray, the Train job's start). A method's optional ``end_epoch(epoch, splits, generator, final=,
 deadline=)`` runs after the steps, told whether the epoch is the search's last and the
 wall-clock ``time.time()`` at which the budget runs out (None: unbounded). After every
 epoch the checkpoint (``checkpoint.py``) holds the supernet, optimizers, architecture
@@ -97,7 +100,8 @@ class OneShotSearch:
     method's closing phase, SPOS' evolution, on Ray Tune)."""
 
     def __init__(self, method: OneShotMethod, splits: DatasetSplits, *, seed: int = 0,
-                 device: str | torch.device = "cpu", recipe: Any = None, executor: Any = None):
+                 device: str | torch.device = "cpu", recipe: Any = None, executor: Any = None,
+                 built_since: float | None = None):
         self.method = method
         self.supernet = method.supernet
         self.space = self.supernet.space
@@ -108,6 +112,9 @@ class OneShotSearch:
         self.recipe = recipe
         self.executor = executor
         self.collective: Collective = SingleProcess()
+        self._unbilled_since = time.time() if built_since is None else built_since  # the build, until billed
+        self._validation_seconds = 0.0  # the last validation's time: reserved before each step
+        self._step_seconds = 0.0  # the last epoch's mean step: an epoch starts if one fits
 
     @property
     def name(self) -> str:
@@ -144,10 +151,17 @@ class OneShotSearch:
         """Epochs after ``records`` (appended to it) until the epochs or the budget are
         spent. With several ranks every rank runs this; rank 0 closes each epoch, saves it
         and hands its state to the others. ``defer_final``: stop after the last epoch's
-        steps and return them with the epoch's generator, for the caller to close."""
+        steps and return them with the epoch's generator, for the caller to close. The
+        budget's seconds include this process's build (charged once, not recorded)."""
+        if self._unbilled_since is not None:
+            seconds_used += time.time() - self._unbilled_since
+            self._unbilled_since = None
         for epoch in range(len(records), self.method.epochs):
-            if budget.spent(len(records), seconds_used):
-                break
+            no_step_fits = budget.seconds is not None and (
+                seconds_used + self._step_seconds + self._validation_seconds > budget.seconds)
+            if self.collective.any(self.collective.rank == 0 and (budget.spent(len(records), seconds_used)
+                                                                  or no_step_fits)):
+                break  # rank 0's clock decides for every rank
             generator = torch.Generator().manual_seed(derive_seed(self.seed, "oneshot-epoch", epoch))
             steps = self._steps(epoch, budget, seconds_used, generator)
             if defer_final and self._is_final(steps, budget):
@@ -183,13 +197,16 @@ class OneShotSearch:
         self.supernet.train()
         loss, correct, count, steps, cut_short = 0.0, 0, 0, 0, False
         for train, val in epoch_batches(self.splits, method.batch_size, generator):
-            if budget.seconds is not None and steps and collective.any(
-                    collective.rank == 0 and seconds_before + time.time() - started >= budget.seconds):
-                cut_short = True
-                break
+            if budget.seconds is not None and steps:
+                elapsed = time.time() - started
+                expected_end = seconds_before + elapsed * (steps + 1) / steps + self._validation_seconds
+                if collective.any(collective.rank == 0 and expected_end > budget.seconds):
+                    cut_short = True
+                    break
             stats = method.step(shard(train, collective), shard(val, collective), generator)
             loss, correct, count = loss + stats.loss * stats.count, correct + stats.correct, count + stats.count
             steps += 1
+        self._step_seconds = (time.time() - started) / max(steps, 1)
         loss, correct, count = collective.sum([loss, correct, count])
         return EpochSteps(epoch, started, seconds_before, steps, loss, int(correct), int(count), cut_short)
 
@@ -199,12 +216,15 @@ class OneShotSearch:
         method, epoch = self.method, steps.epoch
         end_epoch = getattr(method, "end_epoch", None)
         if callable(end_epoch):  # a phase after the steps (ENAS' controller, SPOS' evolution)
-            deadline = None if budget.seconds is None else steps.started + budget.seconds - steps.seconds_before
+            deadline = None if budget.seconds is None else (steps.started + budget.seconds - steps.seconds_before
+                                                            - self._validation_seconds)
             end_epoch(epoch, self.splits, generator, final=self._is_final(steps, budget), deadline=deadline)
         point = method.derive()
         val_images, val_labels = self.splits.val
+        validation_started = time.time()
         val_acc = accuracy(self.supernet, method.eval_paths(), val_images, val_labels)
         finished = time.time()
+        self._validation_seconds = finished - validation_started
         settings = {"method": method.name, "epoch": epoch, "steps": steps.steps, "cut_short": steps.cut_short,
                     "train_acc": steps.correct / max(steps.count, 1), **method.epoch_metrics()}
         result = EvalResult(status="ok", val_acc=val_acc, train_loss=steps.loss / max(steps.count, 1),

@@ -120,3 +120,33 @@ def test_bad_settings_are_one_line(params, message):
     with pytest.raises(OneShotError, match=message):
         make_oneshot("darts", make_space("nasbench201"), skeleton=SKELETON,
                      data={"name": "digits", "train_fraction": 0.1}, **params)
+
+
+def test_a_step_starts_only_if_it_is_expected_to_end_within_budget_seconds(monkeypatch):
+    """A fake clock: every step takes 10 s. With 35 s, the 4th step (expected to end at
+    40 s) is not started; the build counts, the epoch is recorded as cut short."""
+    import types
+
+    import nasbench.oneshot as oneshot_package
+    import nasbench.oneshot.loop as loop_module
+    from nasbench.oneshot import OneShotRecipe
+    from nasbench.run_store import MemoryStore
+    from nasbench.strategies.budget import Budget
+
+    clock = types.SimpleNamespace(now=1000.0)
+    fake_time = types.SimpleNamespace(time=lambda: clock.now)
+    monkeypatch.setattr(loop_module, "time", fake_time)
+    monkeypatch.setattr(oneshot_package, "time", fake_time)
+    search = OneShotRecipe("darts", make_space("nasbench201"), {}, {"name": "digits", "train_fraction": 0.05}, 0,
+                           {"batch_size": 8}).build(device="cpu")
+    clock.now += 4.0  # the build took 4 s: charged
+    real_step = search.method.step
+
+    def slow_step(*args):
+        clock.now += 10.0
+        return real_step(*args)
+
+    monkeypatch.setattr(search.method, "step", slow_step)
+    outcome = search.run(Budget(seconds=35.0), MemoryStore())
+    settings = outcome.history[0].result.settings
+    assert len(outcome.history) == 1 and settings["cut_short"] and settings["steps"] == 3
