@@ -10,8 +10,9 @@ at the end ``best_weights.pt`` holds its weights inherited from the supernet, fo
 ``budget.trials`` caps the epochs (``search.params.epochs`` is the schedules' length);
 ``budget.seconds`` counts from when the search was built (data loaded, supernet
 built): a step starts only if it is expected to end, with the validation after it (the
-mean step and the last validation so far), within the budget, and an epoch cut short by
-it is recorded as it stands (not counted: the interpreter's start before the build, the
+mean step and the last validation so far), within the budget; an epoch cut short by it
+is recorded as it stands, and an epoch after which no step of another would fit is
+closed as the last one (SPOS evolves after it) (not counted: the interpreter's start before the build, the
 report after the last epoch and, on Ray, the Train job's start). A method's optional ``end_epoch(epoch, splits, generator, final=,
 deadline=)`` runs after the steps, told whether the epoch is the search's last and the
 wall-clock ``time.time()`` at which the budget runs out (None: unbounded). After every
@@ -89,6 +90,7 @@ class EpochSteps:
     correct: int
     count: int
     cut_short: bool
+    out_of_time: bool = False  # no step of another epoch would fit in budget.seconds
 
 
 class OneShotSearch:
@@ -175,6 +177,8 @@ class OneShotSearch:
                 self.save(store, records)
                 if progress:
                     print(f"epoch {epoch}: val_acc {record.result.val_acc:.4f} {record.candidate.key}", flush=True)
+            if self._is_final(steps, budget):
+                break  # closed as the last (SPOS evolved): no epoch after it
         return None
 
     def finish(self, store: Store, records: list[HistoryRecord], interrupted: bool) -> SearchOutcome:
@@ -188,7 +192,7 @@ class OneShotSearch:
         """Whether the epoch is the search's last: its schedules' or ``budget.trials``', or
         one cut short by ``budget.seconds``."""
         last_trial = budget.trials is not None and steps.epoch + 1 >= budget.trials
-        return steps.cut_short or steps.epoch + 1 >= self.method.epochs or last_trial
+        return steps.cut_short or steps.out_of_time or steps.epoch + 1 >= self.method.epochs or last_trial
 
     def _steps(self, epoch: int, budget: Budget, seconds_before: float, generator: torch.Generator) -> EpochSteps:
         """The epoch's steps on this rank's slice of each batch; the totals over the ranks."""
@@ -207,8 +211,11 @@ class OneShotSearch:
             loss, correct, count = loss + stats.loss * stats.count, correct + stats.correct, count + stats.count
             steps += 1
         self._step_seconds = (time.time() - started) / max(steps, 1)
+        out_of_time = budget.seconds is not None and collective.any(collective.rank == 0 and (
+            seconds_before + time.time() - started + self._step_seconds + self._validation_seconds > budget.seconds))
         loss, correct, count = collective.sum([loss, correct, count])
-        return EpochSteps(epoch, started, seconds_before, steps, loss, int(correct), int(count), cut_short)
+        return EpochSteps(epoch, started, seconds_before, steps, loss, int(correct), int(count), cut_short,
+                          out_of_time)
 
     def close_epoch(self, steps: EpochSteps, budget: Budget, generator: torch.Generator) -> HistoryRecord:
         """The epoch's closing phase (``end_epoch``), derived point and validation accuracy:

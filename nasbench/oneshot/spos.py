@@ -11,11 +11,11 @@ every path). The derived cell is the fittest subnet found.
 NOTE: the evolution is our regularized evolution (``nasbench.strategies.evolution``,
 Real et al. 2019), not SPOS' own (top-k parents, crossover and mutation, population 50
 for 20 generations): one ask/tell loop for both phases of the toolkit. It runs after the
-search's last epoch (``final``: the last of ``epochs`` or of ``budget.trials``, or one
-cut short by ``budget.seconds``, and stops at the deadline once it has scored a subnet;
-a search stopped by the clock between epochs ends without it); every earlier epoch
-records the best of ``epoch_samples`` uniform subnets scored the same way, so the curves
-show how the supernet ranks as it trains. Every candidate of one epoch is recalibrated on the same
+search's last epoch (``final``: the last of ``epochs`` or of ``budget.trials``, or the
+one ``budget.seconds`` cut short or leaves no time after) and stops at the deadline once
+it has scored a subnet; every earlier epoch records the best of ``epoch_samples``
+uniform subnets scored the same way, so the curves show how the supernet ranks as it
+trains. Every candidate of one epoch is recalibrated on the same
 ``recalibration_batches`` training batches, so a point's score is a function of the
 weights. Defaults: SGD with Nesterov momentum 0.9 and SPOS' weight decay 4e-5, a cosine
 learning rate 0.05 -> 0.001 (SPOS: linear from 0.5 at batch 1024), sized for a CPU.

@@ -150,3 +150,33 @@ def test_a_step_starts_only_if_it_is_expected_to_end_within_budget_seconds(monke
     outcome = search.run(Budget(seconds=35.0), MemoryStore())
     settings = outcome.history[0].result.settings
     assert len(outcome.history) == 1 and settings["cut_short"] and settings["steps"] == 3
+
+
+def test_spos_evolves_after_the_epoch_that_leaves_no_time_for_another(monkeypatch):
+    """A fake clock, 10 s a step, 3 steps an epoch: with 35 s the first epoch (30 s) leaves
+    no room for a step of a second, so it is the last one and SPOS evolves after it."""
+    import types
+
+    import nasbench.oneshot as oneshot_package
+    import nasbench.oneshot.loop as loop_module
+    from nasbench.oneshot import OneShotRecipe
+    from nasbench.run_store import MemoryStore
+    from nasbench.strategies.budget import Budget
+
+    clock = types.SimpleNamespace(now=1000.0)
+    fake_time = types.SimpleNamespace(time=lambda: clock.now)
+    monkeypatch.setattr(loop_module, "time", fake_time)
+    monkeypatch.setattr(oneshot_package, "time", fake_time)
+    search = OneShotRecipe("spos", make_space("nasbench201"), {}, {"name": "digits", "train_fraction": 0.05}, 0,
+                           {"batch_size": 16, "evolution_samples": 3}).build(device="cpu")
+    real_step = search.method.step
+
+    def slow_step(*args):
+        clock.now += 10.0
+        return real_step(*args)
+
+    monkeypatch.setattr(search.method, "step", slow_step)
+    outcome = search.run(Budget(seconds=35.0), MemoryStore())
+    settings = outcome.history[-1].result.settings
+    assert len(outcome.history) == 1 and settings["steps"] == 3 and not settings["cut_short"]
+    assert settings["phase"] == "evolution"
