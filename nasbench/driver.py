@@ -12,7 +12,9 @@ same loop runs benchmarks and tests without touching the disk.
 A ``Scheduler`` (successive halving, ``nasbench.executors.halving``) may stand between
 the loop and the recorder: it hands the loop each evaluation to run (a candidate and how
 many epochs to train it), is shown each evaluation's result, and returns the candidates
-it has finished, which the loop records. Its state is saved with the strategy's.
+it has finished, which the loop records. Its state is saved with the strategy's. A job
+may carry a ``checkpoint`` (a ``TrainingCheckpoint``), which the loop hands to an
+evaluator that takes one, so that a promoted candidate continues its training.
 """
 from __future__ import annotations
 
@@ -69,6 +71,7 @@ class Job:
 
     candidate: Candidate
     epochs: int | None = None
+    checkpoint: Any = field(default=None, compare=False)  # a TrainingCheckpoint: continue, and keep the stop's state
 
 
 class Scheduler(Protocol):
@@ -92,8 +95,9 @@ class Scheduler(Protocol):
 
     def state_dict(self) -> dict[str, Any]: ...
 
-    def load_state_dict(self, state: dict[str, Any] | None, recorded: set[int]) -> None:
-        """Continue from a saved state; ``recorded``: the trials in the history."""
+    def load_state_dict(self, state: dict[str, Any] | None, recorded: set[int], store: Store | None = None) -> None:
+        """Continue from a saved state; ``recorded``: the trials in the history; ``store``:
+        the run's (where the scheduler may keep files of its own)."""
 
 
 MIN_FAILURE_SECONDS = 1e-3  # what a failure costs at least, so that a seconds budget always ends
@@ -216,7 +220,7 @@ class SearchRecorder:
         self._requeue = list(restored.pending)
         self._pending: dict[int, Candidate] = {c.trial: c for c in restored.pending}  # asked, not told
         if scheduler is not None:
-            scheduler.load_state_dict(restored.scheduler, {r.candidate.trial for r in self.history})
+            scheduler.load_state_dict(restored.scheduler, {r.candidate.trial for r in self.history}, store)
             self._requeue = [c for c in self._requeue if c.trial not in scheduler.holds()]
         self.seconds_used = sum(r.result.cost_seconds for r in self.history)
         self.failures_in_a_row = _failures_at_the_end(self.history)
@@ -343,7 +347,7 @@ def run_search(strategy: Strategy, evaluate: Evaluate, budget: Budget, store: St
         while not recorder.spent():
             job = recorder.next_job()
             started = time.time()
-            result = safe_evaluate(_job_evaluation(evaluate, job.epochs), job.candidate)
+            result = safe_evaluate(_job_evaluation(evaluate, job.epochs, job.checkpoint), job.candidate)
             recorder.job_done(job, HistoryRecord(job.candidate, result, started, time.time()))
     except KeyboardInterrupt:
         interrupted = True
@@ -352,9 +356,13 @@ def run_search(strategy: Strategy, evaluate: Evaluate, budget: Budget, store: St
     return recorder.outcome(interrupted)
 
 
-def _job_evaluation(evaluate: Evaluate, epochs: int | None) -> Evaluate:
+def _job_evaluation(evaluate: Evaluate, epochs: int | None, checkpoint: Any = None) -> Evaluate:
     """``evaluate``, or with ``epochs`` one that stops training after that many (through
-    the evaluator's per-epoch ``progress`` callback, which returns False to stop)."""
-    if epochs is None:
+    the evaluator's per-epoch ``progress`` callback, which returns False to stop); with
+    ``checkpoint``, passed on (only to an evaluator that takes one)."""
+    keywords: dict[str, Any] = {} if checkpoint is None else {"checkpoint": checkpoint}
+    if epochs is not None:
+        keywords["progress"] = lambda epoch, *_: epoch < epochs
+    if not keywords:
         return evaluate
-    return lambda candidate: evaluate(candidate, progress=lambda epoch, *_: epoch < epochs)  # type: ignore[call-arg]
+    return lambda candidate: evaluate(candidate, **keywords)  # type: ignore[call-arg]

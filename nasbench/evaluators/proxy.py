@@ -4,6 +4,8 @@ The space turns the point into a network (``Space.network``: a cell point stacke
 small CIFAR-style skeleton of N cells per stage and F filters, a blocks point as it is);
 the data set is loaded once per evaluator and kept resident; each evaluation is seeded
 from the candidate's seed. Failures come back as results (see ``ProxyTrainer``).
+Successive halving hands it a ``checkpoint`` (a ``TrainingCheckpoint``) so that a
+promoted candidate continues the training its previous rung stopped.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from nasbench.data.splits import DatasetSplits
 from nasbench.evaluators.base import EvaluatorContext
 from nasbench.result import EvalResult
 from nasbench.strategies.base import Candidate
-from nasbench.train.trainer import ProgressCallback, ProxyTrainer, TrainerConfig
+from nasbench.train.trainer import ProgressCallback, ProxyTrainer, TrainerConfig, TrainingCheckpoint
 from search_spaces.build import build_network
 from search_spaces.genotype import GenotypeError
 from search_spaces.spaces.base import Space, SpaceError
@@ -41,7 +43,7 @@ def trainer_config(settings: Mapping[str, Any], seed: int) -> TrainerConfig:
 
 class ProxyEvaluator:
     """Trains each candidate's proxy network (``space.network(point, skeleton=...)``)
-    on the configured data set; ``evaluator(candidate, progress=None)``."""
+    on the configured data set; ``evaluator(candidate, progress=None, checkpoint=None)``."""
 
     Config = ProxyEvaluatorConfig
 
@@ -74,12 +76,16 @@ class ProxyEvaluator:
         channels, height, _ = self.splits().input_shape
         return {"num_classes": self.splits().num_classes, "input_size": height, "input_channels": channels}
 
-    def __call__(self, candidate: Candidate, progress: ProgressCallback | None = None) -> EvalResult:
-        return self.evaluate(candidate.point, seed=candidate.seed, progress=progress)
+    def __call__(self, candidate: Candidate, progress: ProgressCallback | None = None,
+                 checkpoint: TrainingCheckpoint | None = None) -> EvalResult:
+        return self.evaluate(candidate.point, seed=candidate.seed, progress=progress, checkpoint=checkpoint)
 
-    def evaluate(self, point: Any, seed: int, progress: ProgressCallback | None = None) -> EvalResult:
+    def evaluate(self, point: Any, seed: int, progress: ProgressCallback | None = None,
+                 checkpoint: TrainingCheckpoint | None = None) -> EvalResult:
         """Train ``point``'s proxy network; ``progress`` is the trainer's per-epoch
-        callback (``ProxyTrainer.fit``), used by the Ray executor to report each epoch."""
+        callback (``ProxyTrainer.fit``), used by the Ray executor to report each epoch
+        and by successive halving to stop a rung; ``checkpoint``: where a stopped run
+        leaves its training state and a promoted one continues it."""
         splits = self.splits()
         channels, height, _ = splits.input_shape
         try:
@@ -88,7 +94,8 @@ class ProxyEvaluator:
             model = build_network(genotype.to_dict(), seed=seed)
         except (SpaceError, GenotypeError, ValueError) as exc:
             return EvalResult(status="error", message=f"cannot build the candidate: {exc}", seed=seed)
-        result = ProxyTrainer(trainer_config(self.trainer, seed)).fit(model, splits, progress=progress)
+        result = ProxyTrainer(trainer_config(self.trainer, seed)).fit(model, splits, progress=progress,
+                                                                      checkpoint=checkpoint)
         result.settings = {**result.settings, "skeleton": self.skeleton, "data": self.data,
                            "space": self.space.name}
         return result

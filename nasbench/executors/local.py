@@ -1,7 +1,8 @@
 """The local executor: evaluate candidates in this process, one after another (the
 embedded default, and what tests and benchmarks use), each in full or, with
 ``scheduler=halving|hyperband``, by successive halving over the trainer's epochs
-(``nasbench.executors.halving``)."""
+(``nasbench.executors.halving``; a promoted candidate continues its training when the
+evaluator can, ``nasbench.executors.rung_states``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Callable, Optional
 from nasbench.driver import Evaluate, SearchOutcome, run_search
 from nasbench.executors.brackets import KINDS
 from nasbench.executors.halving import SuccessiveHalving
+from nasbench.executors.rung_states import resumes_training
 from nasbench.run_store import HistoryRecord, Store
 from nasbench.strategies.base import Strategy
 from nasbench.strategies.budget import Budget
@@ -79,7 +81,8 @@ class LocalExecutor:
         if top < config.min_epochs:
             raise LocalExecutorError(f"executor.min_epochs: {config.min_epochs} is more than the {top} epochs of "
                                      f"a full run")
-        return SuccessiveHalving(config.scheduler, config.eta, config.min_epochs, top, full)
+        return SuccessiveHalving(config.scheduler, config.eta, config.min_epochs, top, full,
+                                 resume=resumes_training(evaluate))
 
     def run(self, strategy: Strategy, evaluate: Evaluate, budget: Budget, store: Store, progress: bool = True,
             on_record: Callable[[HistoryRecord], None] | None = None) -> SearchOutcome:

@@ -7,15 +7,24 @@ The step and the epoch are the full trainer's (``nasbench.train.steps``).
 A failing candidate is a result, never a crash: a non-finite loss gives ``diverged``, an
 out-of-memory error ``oom``, any other exception ``error``, each with whatever was
 measured up to then.
+
+A run may continue another (successive halving's promoted candidates,
+``nasbench.executors.halving``): given a ``TrainingCheckpoint``, ``fit`` loads the state a
+run stopped by its progress callback saved (the weights and buffers, the optimizer's
+momentum, the epoch and global step, which index the learning-rate schedule and the
+drop-path ramp, the data generator and torch's global generator) and trains only the
+epochs left, so that its curve and result equal one uninterrupted run's (bit for bit on
+the CPU; on CUDA as far as ``deterministic`` makes the kernels repeatable).
 """
 from __future__ import annotations
 
 import dataclasses
 import gc
+import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Protocol
 
 import torch
 from torch import nn
@@ -31,6 +40,22 @@ from nasbench.train.steps import TrainState, batch_layout, epoch_batches, make_o
 ProgressCallback = Callable[[int, float, float], "bool | None"]
 """Called after each epoch with (epoch counted from 1, val_acc, mean train loss);
 returning ``False`` stops training there with status ``ok``."""
+
+LOG = logging.getLogger("nasbench.search")
+STATE_KEYS = ("config", "model", "optimizer", "epoch", "step", "generator", "torch_rng", "cuda_rng", "val_curve",
+              "train_loss", "train_seconds")
+
+
+class TrainingCheckpoint(Protocol):
+    """Where a run stopped by its progress callback leaves its training state, and where
+    a run that continues it finds it (``nasbench.executors.rung_states``)."""
+
+    def load(self) -> dict[str, Any] | None:
+        """The state to continue from; None: train from the seed (said in one log line
+        when a state was expected and is missing or unreadable)."""
+
+    def save(self, state: dict[str, Any]) -> None:
+        """Keep ``state`` (plain data and CPU tensors) for the run that continues this one."""
 
 
 @dataclass
@@ -61,6 +86,7 @@ class _Measured:
     val_curve: list[float] = field(default_factory=list)
     train_loss: float | None = None
     train_seconds: float | None = None
+    resumed_from: int = 0  # the epoch a checkpoint continued from
     latency_b1_ms: float | None = None
     latency_batch_ms: float | None = None
 
@@ -100,9 +126,14 @@ class ProxyTrainer:
     def __init__(self, config: TrainerConfig | None = None) -> None:
         self.config = config if config is not None else TrainerConfig()
 
-    def fit(self, model: nn.Module, splits: DatasetSplits,
-            progress: ProgressCallback | None = None) -> EvalResult:
-        """Train ``model`` on ``splits.train``, scoring on ``splits.val`` after each epoch."""
+    def fit(self, model: nn.Module, splits: DatasetSplits, progress: ProgressCallback | None = None,
+            checkpoint: TrainingCheckpoint | None = None) -> EvalResult:
+        """Train ``model`` on ``splits.train``, scoring on ``splits.val`` after each epoch.
+
+        With ``checkpoint``: continue the state it holds (if any), and save the state when
+        ``progress`` stops the run. ``val_curve``, ``train_loss`` and ``train_seconds`` then
+        cover every epoch since the seed; ``cost_seconds`` only this call (the epochs it
+        trained); ``settings["resumed_from_epoch"]`` says where it began."""
         config = self.config
         device = resolve_device(config.device)
         measured = _Measured()
@@ -111,7 +142,7 @@ class ProxyTrainer:
         with cpu_threads(config.cpu_threads), reproducible(config.seed, device,
                                                             config.deterministic):
             try:
-                message = self._run(model, splits, device, progress, measured, start)
+                message = self._run(model, splits, device, progress, measured, start, checkpoint)
             except _Stop as stop:
                 status, message = stop.status, stop.message
             except Exception as error:  # a failing candidate is a result, not a crash
@@ -134,12 +165,14 @@ class ProxyTrainer:
             device=device_name(device),
             seed=config.seed,
             epochs_run=len(measured.val_curve),
-            settings=dataclasses.asdict(config),
+            settings={**dataclasses.asdict(config), **({"resumed_from_epoch": measured.resumed_from}
+                                                        if checkpoint is not None else {})},
             message=message,
         )
 
     def _run(self, model: nn.Module, splits: DatasetSplits, device: torch.device,
-             progress: ProgressCallback | None, measured: _Measured, start: float) -> str:
+             progress: ProgressCallback | None, measured: _Measured, start: float,
+             checkpoint: TrainingCheckpoint | None = None) -> str:
         """The run itself; returns the message of an ``ok`` run, raises :class:`_Stop` else."""
         config = self.config
         if device.type == "cuda":
@@ -158,9 +191,12 @@ class ProxyTrainer:
         optimizer, rates = make_optimizer(model, config, steps_per_epoch)
         state = TrainState(model, network, optimizer, rates)
         generator = torch.Generator(device=device).manual_seed(config.seed)
+        saved = checkpoint.load() if checkpoint is not None else None
+        if saved is not None:
+            self._restore(saved, state, generator, measured, device)
         deadline = start + config.max_seconds if config.max_seconds else math.inf
         message = ""
-        train_start = time.perf_counter()
+        train_start = time.perf_counter() - (measured.train_seconds or 0.0)
         while state.epoch < config.epochs:
             order = torch.randperm(len(train_y), device=device, generator=generator)
             trained = train_epoch(state, config, train_x, train_y, epoch_batches(order, steps_per_epoch, batch_size),
@@ -183,6 +219,8 @@ class ProxyTrainer:
                 break
             if progress is not None and progress(state.epoch, val_acc, measured.train_loss) is False:
                 message = f"stopped by the progress callback after epoch {state.epoch}"
+                if checkpoint is not None:
+                    checkpoint.save(self._state(state, generator, measured, device))
                 break
         if config.measure_latency:
             latency = dict(device=device, repeats=config.latency_repeats,
@@ -191,6 +229,76 @@ class ProxyTrainer:
             measured.latency_batch_ms = measure_latency(network, splits.input_shape,
                                                         config.batch_size, **latency)
         return message
+
+    def _state(self, state: TrainState, generator: torch.Generator, measured: _Measured,
+               device: torch.device) -> dict[str, Any]:
+        """What the epochs after ``state.epoch`` depend on, as plain data and CPU tensors."""
+        return {"config": dataclasses.asdict(self.config), "model": _to_cpu(state.model.state_dict()),
+                "optimizer": _to_cpu(state.optimizer.state_dict()), "epoch": state.epoch, "step": state.step,
+                "generator": generator.get_state().clone(), "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                "val_curve": list(measured.val_curve), "train_loss": measured.train_loss,
+                "train_seconds": measured.train_seconds}
+
+    def _restore(self, saved: dict[str, Any], state: TrainState, generator: torch.Generator,
+                 measured: _Measured, device: torch.device) -> None:
+        """Continue ``saved`` (``_state``'s); when it does not fit this run, say so in one
+        log line and change nothing (the run trains from the seed)."""
+        try:
+            _check_fits(saved, self.config, state, device)
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            LOG.warning("the saved training state does not fit this run (%s); training from the seed", error)
+            return
+        model = state.model
+        initial = _to_cpu(model.state_dict())
+        try:
+            model.load_state_dict(saved["model"])
+            state.optimizer.load_state_dict(saved["optimizer"])
+            generator.set_state(saved["generator"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            model.load_state_dict(initial)
+            state.optimizer, _ = make_optimizer(model, self.config, len(state.rates) // self.config.epochs)
+            generator.manual_seed(self.config.seed)
+            LOG.warning("the saved training state does not load (%s); training from the seed", _one_line(error))
+            return
+        torch.set_rng_state(saved["torch_rng"])
+        if device.type == "cuda":
+            torch.cuda.set_rng_state(saved["cuda_rng"], device)
+        state.epoch, state.step = int(saved["epoch"]), int(saved["step"])
+        measured.val_curve = [float(value) for value in saved["val_curve"]]
+        measured.train_loss = saved["train_loss"]
+        measured.train_seconds = saved["train_seconds"]
+        measured.resumed_from = state.epoch
+
+
+def _to_cpu(value: Any) -> Any:
+    """``value`` with every tensor copied to the CPU (a state that outlives the run)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {key: _to_cpu(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(item) for item in value)
+    return value
+
+
+def _check_fits(saved: dict[str, Any], config: TrainerConfig, state: TrainState, device: torch.device) -> None:
+    """A ValueError saying why ``saved`` cannot continue this run."""
+    missing = [key for key in STATE_KEYS if key not in saved]
+    if missing:
+        raise ValueError(f"it lacks {', '.join(missing)}")
+    if saved["config"] != dataclasses.asdict(config):
+        changed = sorted(key for key, value in dataclasses.asdict(config).items() if saved["config"].get(key) != value)
+        raise ValueError(f"it was trained with other settings: {', '.join(changed) or 'unknown'}")
+    if not 0 < int(saved["epoch"]) < config.epochs or int(saved["step"]) != int(saved["epoch"]) * (
+            len(state.rates) // config.epochs) or len(saved["val_curve"]) != int(saved["epoch"]):
+        raise ValueError(f"epoch {saved['epoch']}, step {saved['step']} is not the end of an epoch of this run")
+    shapes = {key: tuple(value.shape) for key, value in state.model.state_dict().items()}
+    if {key: tuple(value.shape) for key, value in saved["model"].items()} != shapes:
+        raise ValueError("its weights are not this network's")
+    for key in ("generator", "torch_rng") + (("cuda_rng",) if device.type == "cuda" else ()):
+        if not isinstance(saved[key], torch.Tensor) or saved[key].dtype != torch.uint8:
+            raise ValueError(f"its {key} state is not a generator state")
 
 
 def evaluate_test(model: nn.Module, splits: DatasetSplits, batch_size: int = 1024) -> float:

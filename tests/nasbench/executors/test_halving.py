@@ -1,6 +1,7 @@
 """Successive halving and Hyperband on the local executor: the brackets of Li et al.
 (2018), what the history records, and a search stopped at any point resuming to the
-history of an uninterrupted one (on a fake trainer whose curves are fixed by the point)."""
+history of an uninterrupted one (on a fake trainer whose curves are fixed by the point);
+then, on a tiny proxy, a promoted candidate continuing its training (also after a kill)."""
 from __future__ import annotations
 
 import hashlib
@@ -227,3 +228,113 @@ def test_sigkilled_halving_search_resumes_without_losing_or_repeating(tmp_path):
         return sorted((r[0], r[1], r[3], r[6]) for r in rows(RunStore(run_dir)))
 
     assert rungs(killed) == rungs(tmp_path / "whole") and len(rungs(killed)) == 6
+
+
+# -- a promoted candidate continues its training (the proxy trainer, tiny, on the CPU) ----------
+
+PROXY_EPOCHS = 3  # eta=3 from 1 epoch: a bracket of 3 at 1 epoch, its best at 3
+
+
+def proxy_evaluator():
+    from nasbench.evaluators.proxy import ProxyEvaluator
+
+    return ProxyEvaluator(make_space("nasbench201"), {"name": "nasbench201", "cells_per_stage": 1, "filters": 4},
+                          {"name": "digits", "train_fraction": 0.1},
+                          {"epochs": PROXY_EPOCHS, "batch_size": 32, "measure_latency": False, "device": "cpu",
+                           "cpu_threads": 1})
+
+
+class CountsEpochs:
+    """The proxy evaluator, counting the epochs it trains per trial; it dies (``Killed``)
+    at the start of call ``kill_at``."""
+
+    def __init__(self, evaluator, kill_at: int | None = None) -> None:
+        self.evaluator, self.trainer, self.kill_at = evaluator, evaluator.trainer, kill_at
+        self.calls, self.epochs = 0, {}
+
+    def __call__(self, candidate: Candidate, progress=None, checkpoint=None) -> EvalResult:
+        self.calls += 1
+        if self.calls == self.kill_at:
+            raise Killed
+
+        def counted(epoch, val_acc, loss):
+            self.epochs[candidate.trial] = self.epochs.get(candidate.trial, 0) + 1
+            return None if progress is None else progress(epoch, val_acc, loss)
+
+        return self.evaluator(candidate, progress=counted, checkpoint=checkpoint)
+
+
+def proxy_search(evaluate, store=None):
+    space = make_space("nasbench201")
+    executor = LocalExecutor(LocalExecutorConfig(scheduler="halving", eta=3, min_epochs=1))
+    return run_search(make_strategy("random", space, seed=1), evaluate, Budget(trials=3), store, progress=False,
+                      scheduler=executor.scheduler(evaluate))
+
+
+def trained(record) -> tuple:
+    result = record.result
+    return (record.candidate.trial, record.candidate.key, result.status, result.epochs_run, result.val_acc,
+            result.val_curve, result.train_loss, [rung["epochs"] for rung in result.settings["rungs"]])
+
+
+@pytest.fixture(scope="module")
+def uninterrupted():
+    """A proxy search in memory, the epochs it trained, and each winner's uninterrupted run."""
+    evaluate = CountsEpochs(proxy_evaluator())
+    history = proxy_search(evaluate).history
+    winners = [r for r in history if r.result.epochs_run == PROXY_EPOCHS]
+    return history, evaluate.epochs, [(r, evaluate.evaluator(r.candidate)) for r in winners]
+
+
+def test_a_promoted_candidate_continues_its_training(uninterrupted):
+    history, _, winners = uninterrupted
+    assert len(history) == 3 and len(winners) == 1
+    record, alone = winners[0]
+    assert record.result.settings["rungs"][1]["resumed_from"] == 1  # the rung of 3 began after epoch 1
+    assert record.result.val_curve == alone.val_curve and record.result.val_acc == alone.val_acc
+    assert record.result.train_loss == alone.train_loss  # bit for bit: the state was restored, not retrained
+
+
+def test_promoted_candidates_train_no_epoch_twice(uninterrupted):
+    history, epochs, winners = uninterrupted
+    assert epochs == {r.candidate.trial: r.result.epochs_run for r in history}  # 1 + 1 + 3, not 1 + 1 + (1 + 3)
+    assert sum(epochs.values()) == 2 + PROXY_EPOCHS
+    record = winners[0][0]
+    assert record.result.settings["resumed_from_epoch"] == 1 and record.result.epochs_run == PROXY_EPOCHS
+
+
+def test_a_table_or_a_plain_callable_is_retrained_per_rung():
+    assert not SuccessiveHalving("halving", 3, 1, 9, 9).resume
+    assert not LocalExecutor(LocalExecutorConfig(scheduler="halving")).scheduler(FakeTrainer()).resume
+    outcome = search(None, FakeTrainer(), trials=9)
+    assert all("resumed_from" not in rung for r in outcome.history for rung in r.result.settings.get("rungs", []))
+
+
+@pytest.mark.parametrize("damage", [None, "garbage", "missing"])
+def test_killed_mid_bracket_continues_from_the_saved_state(tmp_path, uninterrupted, caplog, damage):
+    """Killed as the winner's second rung starts: resumed, it loads the state its first
+    rung saved (a damaged or missing one: one log line, trained from its seed); either
+    way the history is the uninterrupted search's, and no state is left."""
+    with pytest.raises(Killed):
+        proxy_search(CountsEpochs(proxy_evaluator(), kill_at=4), RunStore(tmp_path))
+    saved = list((tmp_path / "halving").iterdir())
+    assert [path.name for path in saved] == [f"trial-{uninterrupted[2][0][0].candidate.trial}-epoch-1.pt"]
+    if damage == "garbage":
+        saved[0].write_bytes(b"not a state")
+    elif damage == "missing":
+        saved[0].unlink()
+    evaluate = CountsEpochs(proxy_evaluator())
+    with caplog.at_level("WARNING", logger="nasbench.search"):
+        proxy_search(evaluate, RunStore(tmp_path))
+    history = RunStore(tmp_path).history()
+    assert [trained(r) for r in history] == [trained(r) for r in uninterrupted[0]]
+    winner = next(r for r in history if r.result.epochs_run == PROXY_EPOCHS)
+    warnings = [r.getMessage() for r in caplog.records if "training it from its seed" in r.getMessage()]
+    if damage is None:
+        assert evaluate.epochs == {winner.candidate.trial: PROXY_EPOCHS - 1} and not warnings
+        assert winner.result.settings["rungs"][1]["resumed_from"] == 1
+    else:
+        assert evaluate.epochs == {winner.candidate.trial: PROXY_EPOCHS}
+        assert len(warnings) == 1 and ("unreadable" if damage == "garbage" else "missing") in warnings[0]
+        assert winner.result.settings["rungs"][1]["resumed_from"] == 0
+    assert not list((tmp_path / "halving").iterdir())  # removed once the candidate is finished

@@ -221,3 +221,49 @@ def test_config_is_validated_and_hydra_ready():
         TrainerConfig(device="gpu0")
     structured = OmegaConf.structured(TrainerConfig)
     assert structured.aux_weight == 0.4 and structured.max_seconds is None
+
+
+class KeptState:
+    """A ``TrainingCheckpoint`` in a dict."""
+
+    def __init__(self, state=None) -> None:
+        self.state = state
+
+    def load(self):
+        return self.state
+
+    def save(self, state) -> None:
+        self.state = state
+
+
+def test_a_stopped_run_continues_like_an_uninterrupted_one(digits):
+    """Stopped after epoch 1 and continued, a run has the uninterrupted run's curve, loss
+    and weights bit for bit (the optimizer, schedule step and generators restored)."""
+    config = quick_config(cutout=3, flip=True, schedule="onecycle", drop_path=0.2)
+    torch.manual_seed(0)
+    whole_net = WithAuxHead()
+    first_net, second_net = WithAuxHead(), WithAuxHead()
+    for net in (first_net, second_net):
+        net.load_state_dict(whole_net.state_dict())
+    whole = ProxyTrainer(config).fit(whole_net, digits)
+    kept = KeptState()
+    first = ProxyTrainer(config).fit(first_net, digits, progress=lambda epoch, *_: epoch < 1, checkpoint=kept)
+    assert first.epochs_run == 1 and kept.state["epoch"] == 1 and first.settings["resumed_from_epoch"] == 0
+    second = ProxyTrainer(config).fit(second_net, digits, checkpoint=kept)
+    assert second.settings["resumed_from_epoch"] == 1 and second.epochs_run == 3
+    assert second.val_curve == whole.val_curve and second.train_loss == whole.train_loss
+    assert second.train_seconds >= first.train_seconds and second_net.drop_path_calls == [0.2 / 3, 0.4 / 3]
+    for mine, theirs in zip(second_net.state_dict().values(), whole_net.state_dict().values()):
+        assert torch.equal(mine, theirs)
+
+
+def test_a_state_of_other_settings_is_refused_with_one_line(digits, caplog):
+    kept = KeptState()
+    ProxyTrainer(quick_config()).fit(tiny_net(), digits, progress=lambda epoch, *_: epoch < 1, checkpoint=kept)
+    with caplog.at_level("WARNING", logger="nasbench.search"):
+        result = ProxyTrainer(quick_config(lr=0.05)).fit(tiny_net(), digits, checkpoint=kept)
+    assert result.ok and result.epochs_run == 3 and result.settings["resumed_from_epoch"] == 0
+    assert [r.getMessage() for r in caplog.records] == [
+        "the saved training state does not fit this run (it was trained with other settings: lr); "
+        "training from the seed"]
+    assert result.val_curve == ProxyTrainer(quick_config(lr=0.05)).fit(tiny_net(), digits).val_curve
