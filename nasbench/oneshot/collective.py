@@ -119,14 +119,3 @@ def shard(batch: tuple[torch.Tensor, torch.Tensor], collective: Collective) -> t
     size = len(labels) // collective.world_size
     start = collective.rank * size
     return images[start:start + size], labels[start:start + size]
-
-
-def to_cpu(value: Any) -> Any:
-    """``value`` with every tensor in it moved to the CPU (dicts, lists and tuples walked)."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu()
-    if isinstance(value, dict):
-        return {key: to_cpu(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(to_cpu(item) for item in value)
-    return value

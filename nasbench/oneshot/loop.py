@@ -39,7 +39,7 @@ from nasbench.data import load_dataset
 from nasbench.data.splits import DatasetSplits
 from nasbench.driver import SearchOutcome, best_summary
 from nasbench.oneshot.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
-from nasbench.oneshot.collective import Collective, SingleProcess, shard, to_cpu
+from nasbench.oneshot.collective import Collective, SingleProcess, shard
 from nasbench.oneshot.data import epoch_batches
 from nasbench.oneshot.methods import OneShotError, OneShotMethod
 from nasbench.report import plot_oneshot, write_report
@@ -48,7 +48,7 @@ from nasbench.run_store import (BEST, HistoryRecord, RunStore, RunStoreError, St
                                 atomic_write_text)
 from nasbench.strategies.base import Candidate, derive_seed
 from nasbench.strategies.budget import Budget
-from nasbench.train.runtime import resolve_device
+from nasbench.train.runtime import resolve_device, to_cpu
 from search_spaces.supernet import Paths, Supernet
 
 LOG = logging.getLogger("nasbench.search")

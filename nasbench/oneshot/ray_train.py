@@ -43,13 +43,14 @@ from typing import Any
 import torch
 
 from nasbench.driver import SearchOutcome
-from nasbench.oneshot.collective import TorchDistributed, to_cpu
+from nasbench.oneshot.collective import TorchDistributed
 from nasbench.oneshot.loop import EpochSteps, OneShotSearch
 from nasbench.oneshot.methods import OneShotError
 from nasbench.run_store import (HistoryRecord, MemoryStore, RunStore, StateFileError, Store,
                                 atomic_write_bytes)
 from nasbench.strategies.budget import Budget
 from nasbench.train.errors import first_line
+from nasbench.train.runtime import to_cpu
 
 HANDOFF = "oneshot_final.pt"  # the last epoch's steps, from rank 0 to the driver
 HANDOFF_FORMAT = "nasbench.oneshot_final"

@@ -2,10 +2,22 @@
 from __future__ import annotations
 
 import contextlib
-from typing import ContextManager, Iterator
+from typing import Any, ContextManager, Iterator
 
 import torch
 import torch.utils.deterministic
+
+
+def to_cpu(value: Any) -> Any:
+    """``value`` with every tensor in it copied to the CPU (dicts, lists and tuples walked):
+    a state that outlives the run or crosses to another process."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {key: to_cpu(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_cpu(item) for item in value)
+    return value
 
 
 def resolve_device(name: str) -> torch.device:

@@ -34,7 +34,7 @@ from nasbench.result import EvalResult
 from nasbench.train.base_config import TrainConfigBase
 from nasbench.train.metrics import (count_macs, count_params, device_name, evaluate_accuracy,
                                     measure_latency, peak_memory_bytes)
-from nasbench.train.runtime import cpu_threads, reproducible, resolve_amp, resolve_device
+from nasbench.train.runtime import cpu_threads, reproducible, resolve_amp, resolve_device, to_cpu
 from nasbench.train.steps import TrainState, batch_layout, epoch_batches, make_optimizer, train_epoch
 
 ProgressCallback = Callable[[int, float, float], "bool | None"]
@@ -233,8 +233,8 @@ class ProxyTrainer:
     def _state(self, state: TrainState, generator: torch.Generator, measured: _Measured,
                device: torch.device) -> dict[str, Any]:
         """What the epochs after ``state.epoch`` depend on, as plain data and CPU tensors."""
-        return {"config": dataclasses.asdict(self.config), "model": _to_cpu(state.model.state_dict()),
-                "optimizer": _to_cpu(state.optimizer.state_dict()), "epoch": state.epoch, "step": state.step,
+        return {"config": dataclasses.asdict(self.config), "model": to_cpu(state.model.state_dict()),
+                "optimizer": to_cpu(state.optimizer.state_dict()), "epoch": state.epoch, "step": state.step,
                 "generator": generator.get_state().clone(), "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
                 "val_curve": list(measured.val_curve), "train_loss": measured.train_loss,
@@ -250,7 +250,7 @@ class ProxyTrainer:
             LOG.warning("the saved training state does not fit this run (%s); training from the seed", error)
             return
         model = state.model
-        initial = _to_cpu(model.state_dict())
+        initial = to_cpu(model.state_dict())
         try:
             model.load_state_dict(saved["model"])
             state.optimizer.load_state_dict(saved["optimizer"])
@@ -269,17 +269,6 @@ class ProxyTrainer:
         measured.train_loss = saved["train_loss"]
         measured.train_seconds = saved["train_seconds"]
         measured.resumed_from = state.epoch
-
-
-def _to_cpu(value: Any) -> Any:
-    """``value`` with every tensor copied to the CPU (a state that outlives the run)."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu", copy=True)
-    if isinstance(value, dict):
-        return {key: _to_cpu(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_to_cpu(item) for item in value)
-    return value
 
 
 def _check_fits(saved: dict[str, Any], config: TrainerConfig, state: TrainState, device: torch.device) -> None:
