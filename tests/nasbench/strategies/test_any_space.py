@@ -9,7 +9,7 @@ from nasbench.strategies import derive_seed, make_strategy
 from nasbench.strategies.base import Candidate
 from search_spaces.spaces import make_space
 
-SETTINGS = {"local": {}, "bananas": {"initial_points": 2, "epochs": 10, "refit_epochs": 2, "parents": 1}}
+SETTINGS = {"local": {"initial_points": 1}, "bananas": {"initial_points": 2, "epochs": 10, "refit_epochs": 2, "parents": 1}}
 
 
 def hashed_accuracy(candidate: Candidate) -> EvalResult:

@@ -37,8 +37,19 @@ def test_climbs_to_the_optimum_with_first_improvements():
     assert strategy.report()["restarts"] == 0
 
 
+def test_the_climb_starts_from_the_best_of_the_random_start():
+    strategy = LocalSearch(SPACE, seed=4)  # 10 random points by default
+    start = [strategy.ask() for _ in range(strategy.initial_points)]
+    for candidate in start:
+        strategy.tell(candidate, conv_count(candidate))
+    best = max(start, key=lambda c: conv_count(c).val_acc)
+    assert strategy.current[1] == best.key
+    neighbours = {SPACE.key(point) for point in SPACE.neighbours(best.point)}
+    assert strategy.ask().key in neighbours
+
+
 def test_restarts_from_a_random_point_at_a_local_optimum():
-    strategy = LocalSearch(SPACE, seed=1)
+    strategy = LocalSearch(SPACE, seed=1, initial_points=1)
     candidate = strategy.ask()
     strategy.tell(candidate, EvalResult(status="ok", val_acc=0.9, cost_seconds=1.0))  # better than any neighbour
     optimum = candidate.key
@@ -77,5 +88,5 @@ def test_a_failure_is_never_stood_on():
 def test_bad_settings_and_states_are_one_line():
     with pytest.raises(StrategyError, match="initial_points: 0 must be >= 1"):
         make_strategy("local", SPACE, initial_points=0)
-    with pytest.raises(StrategyError, match="initial_points=1, this strategy 5"):
+    with pytest.raises(StrategyError, match="initial_points=10, this strategy 5"):
         LocalSearch(SPACE, initial_points=5).load_state_dict(LocalSearch(SPACE).state_dict())
