@@ -40,12 +40,14 @@ LOG = logging.getLogger("nasbench.search")  # RUN_DIR/search.log under the CLI (
 @dataclass
 class SearchOutcome:
     """What a search leaves: every finished candidate in the order results arrived, the
-    best by validation accuracy, and whether it stopped before its budget was spent."""
+    best by validation accuracy (or the search's own answer, ``answer`` saying which),
+    and whether it stopped before its budget was spent."""
 
     history: list[HistoryRecord]
     best: HistoryRecord | None
     interrupted: bool = False
     stopped: str = ""  # why it stopped before its budget (too many failures in a row), else ""
+    answer: str = ""  # what ``best`` is when not the best by val_acc ("the last derived cell"), else ""
 
     @property
     def all_failed(self) -> bool:

@@ -177,7 +177,12 @@ def _task(cfg: DictConfig) -> None:
     store_dir = Path(str(cfg.resume)).expanduser() if cfg.get("resume") else run_dir
     best = outcome.best
     line = f"run: {store_dir}  ({len(outcome.history)} candidates"
-    line += f", best val_acc {best.result.val_acc:.4f} at trial {best.candidate.trial})" if best else ", none finished)"
+    if best is None:
+        line += ", none finished)"
+    elif outcome.answer:
+        line += f", answer: trial {best.candidate.trial}, {outcome.answer}, val_acc {best.result.val_acc:.4f})"
+    else:
+        line += f", best val_acc {best.result.val_acc:.4f} at trial {best.candidate.trial})"
     print(line)
     if outcome.stopped:
         print(f"search: stopped: {outcome.stopped}", file=sys.stderr)

@@ -72,7 +72,7 @@ def make_oneshot(name: str, space: Space, *, skeleton: Mapping[str, Any], data: 
     if executor is not None:
         from nasbench.oneshot.ray_train import check_workers
 
-        check_workers(search)
+        check_workers(search, start_ray=True)  # Ray starts now rather than after the run directory is written
     return search
 
 

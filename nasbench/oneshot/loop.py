@@ -186,7 +186,7 @@ class OneShotSearch:
         best = records[-1] if records else None
         if isinstance(store, RunStore):
             self._report(store, records, best)
-        return SearchOutcome(records, best, interrupted=interrupted)
+        return SearchOutcome(records, best, interrupted=interrupted, answer="the last derived cell")
 
     def _is_final(self, steps: EpochSteps, budget: Budget) -> bool:
         """Whether the epoch is the search's last: its schedules' or ``budget.trials``', or

@@ -18,12 +18,13 @@ The last epoch of SPOS
     and the hand-over and runs the evolution as a Ray Tune search (the ray executor,
     ``executor.max_concurrent_trials`` trials at once) whose evaluator reads the
     supernet's weights from Ray's object store (``SharedInheritedWeights``). Its
-    candidates land in ``RUN_DIR/spos_evolution/history.jsonl`` as they finish.
+    candidates land in ``RUN_DIR/spos_evolution/epoch-E/history.jsonl`` as they finish.
 
 Resume and failures
     ``resume=`` starts the Train job from the checkpoint (a SIGKILL loses at most the
     epoch it was in); a hand-over left by a killed driver is dropped and its epoch run
-    again, and so is the evolution's folder. A worker Ray restarts (``executor.max_failures``)
+    again, and so is that epoch's evolution. Ctrl-C stops the job (the driver's Ray
+    session is shut down) and says how to resume. A worker Ray restarts (``executor.max_failures``)
     resumes from the checkpoint too. On a cluster the run directory must be on a file
     system every node shares.
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import shutil
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -75,7 +77,7 @@ def run_on_ray(search: OneShotSearch, budget: Budget, store: Store, progress: bo
             steps, generator, state = _load_handoff(handoff)
             if steps.epoch == len(records):
                 search.method.load_state_dict(state)
-                _evolve_on_tune(search, store, progress)
+                _evolve_on_tune(search, store, steps.epoch, progress)
                 records.append(search.close_epoch(steps, budget, generator))
                 search.save(store, records)
                 if progress:
@@ -88,42 +90,87 @@ def run_on_ray(search: OneShotSearch, budget: Budget, store: Store, progress: bo
     return search.finish(store, records, interrupted)
 
 
-def check_workers(search: OneShotSearch) -> int:
-    """The Ray Train workers of ``search``; refuses a global batch they cannot split evenly."""
+def check_workers(search: OneShotSearch, start_ray: bool = False) -> int:
+    """The Ray Train workers of ``search``; refuses a global batch they cannot split evenly
+    and (``start_ray``: Ray started or joined first) more workers than the cluster holds."""
     config = search.executor.config
     workers = int(config.train_workers or config.max_concurrent_trials)
     if search.method.batch_size % workers:
         raise OneShotError(f"search.params.batch_size: {search.method.batch_size} is not divisible by the "
                            f"{workers} Ray Train workers (executor.train_workers)")
+    if start_ray:
+        from nasbench.executors.ray_executor import ensure_ray
+
+        ensure_ray(config)
+        check_room(config, workers)
     return workers
 
 
+def check_room(config: Any, workers: int) -> None:
+    """Refuse, before the job is queued, workers the Ray cluster cannot hold all at once
+    (Ray Train would wait for them for ever)."""
+    import ray
+
+    room = 0
+    for node in ray.nodes():
+        if not node.get("Alive"):
+            continue
+        have = node.get("Resources", {})
+        fits = [int(have.get(name, 0.0) // wanted) for name, wanted in (("CPU", float(config.cpus_per_trial)),
+                                                                         ("GPU", float(config.gpus_per_trial)))
+                if wanted > 0]
+        room += min(fits) if fits else 0
+    if room < workers:
+        gpus = f" and {float(config.gpus_per_trial):g} GPUs" if float(config.gpus_per_trial) > 0 else ""
+        raise OneShotError(f"executor.train_workers={workers}: the Ray cluster has room for {room} workers of "
+                           f"{float(config.cpus_per_trial):g} CPUs{gpus} each (executor.cpus_per_trial, "
+                           f"gpus_per_trial)")
+
+
 def _train(search: OneShotSearch, budget: Budget, store: RunStore, progress: bool) -> None:
-    """The epochs as one Ray Train job."""
+    """The epochs as one Ray Train job. It runs in a thread of its own, so that Ray Train
+    does not take over Ctrl-C: a Ctrl-C here shuts the job down (Ray's workers and
+    controller go with this driver's Ray session) and raises ``KeyboardInterrupt``; the
+    checkpoint of the last finished epoch is on disk."""
     from ray.train import FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
-    from nasbench.executors.ray_executor import ensure_ray
-
     config = search.executor.config
-    workers = check_workers(search)
-    ensure_ray(config)
+    workers = check_workers(search, start_ray=True)
     use_gpu = float(config.gpus_per_trial) > 0
     resources = {"CPU": float(config.cpus_per_trial), **({"GPU": float(config.gpus_per_trial)} if use_gpu else {})}
     storage = store.run_dir / "ray"
     starts = len([p for p in storage.glob("oneshot-*") if p.is_dir()]) if storage.is_dir() else 0
-    payload = {"recipe": search.recipe, "budget": budget, "run_dir": str(store.run_dir), "progress": progress,
+    del progress  # the workers log each epoch (see _worker)
+    payload = {"recipe": search.recipe, "budget": budget, "run_dir": str(store.run_dir),
                "defer_final": hasattr(search.method, "evolution_runner")}
     trainer = TorchTrainer(
         _worker, train_loop_config=payload,
         scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu, resources_per_worker=resources),
         torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
         run_config=RunConfig(name=f"oneshot-{starts}", storage_path=str(storage),
-                             failure_config=FailureConfig(max_failures=int(config.max_failures))))
+                             failure_config=FailureConfig(max_failures=int(config.max_failures),
+                                                          controller_failure_limit=int(config.max_failures))))
+    failure: list[BaseException] = []
+
+    def fit() -> None:
+        try:
+            trainer.fit()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=fit, name="nasbench-ray-train", daemon=True)
+    thread.start()
     try:
-        trainer.fit()
-    except Exception as exc:  # noqa: BLE001 - Ray wraps a worker's error in its own types
-        raise OneShotError(f"the Ray Train job of the supernet failed: {first_line(exc)}") from exc
+        while thread.is_alive():
+            thread.join(0.5)
+    except KeyboardInterrupt:
+        import ray
+
+        ray.shutdown()  # the job's actors are this driver's: they stop with its session
+        raise
+    if failure:
+        raise OneShotError(f"the Ray Train job of the supernet failed: {first_line(failure[0])}") from failure[0]
 
 
 def _worker(payload: dict[str, Any]) -> None:
@@ -142,7 +189,8 @@ def _worker(payload: dict[str, Any]) -> None:
         search.method.load_state_dict(state)
         records = [HistoryRecord.from_json(line) for line in lines]
     seconds_used = sum(r.result.cost_seconds for r in records)
-    deferred = search.run_epochs(records, seconds_used, payload["budget"], store, payload["progress"] and rank == 0,
+    # No progress print here: Ray copies a worker's stdout more than once; the epoch's log line shows.
+    deferred = search.run_epochs(records, seconds_used, payload["budget"], store, progress=False,
                                  defer_final=payload["defer_final"])
     if deferred is not None and rank == 0:
         steps, generator = deferred
@@ -171,16 +219,19 @@ def _load_handoff(path: Path) -> tuple[EpochSteps, torch.Generator, dict[str, An
     return steps, generator, data["state"]
 
 
-def _evolve_on_tune(search: OneShotSearch, store: RunStore, progress: bool) -> None:
+def _evolve_on_tune(search: OneShotSearch, store: RunStore, epoch: int, progress: bool) -> None:
     """Give the method (SPOS) an evolution runner that runs on Ray Tune."""
     from nasbench.executors.ray_executor import RayExecutor
 
     executor = RayExecutor(dataclasses.replace(search.executor.config, scheduler=None))
-    folder = store.run_dir / EVOLUTION_DIR
+    folder = store.run_dir / EVOLUTION_DIR / f"epoch-{epoch}"
     data = search.recipe.data
 
     def on_tune(evolution: Any, evaluator: Any, budget: Budget) -> SearchOutcome:
         shutil.rmtree(folder, ignore_errors=True)  # the epoch is run again on resume: so is its evolution
+        if progress:
+            print(f"epoch {epoch}: SPOS evolution, {budget.trials} subnets on the supernet's weights (Ray Tune)",
+                  flush=True)
         return executor.run(evolution, evaluator.shared(data), budget, RunStore(folder), progress=progress)
 
     search.method.evolution_runner = on_tune

@@ -113,7 +113,10 @@ class Spos(SinglePathMethod):
         budget = (Budget(trials=self.evolution_samples, seconds=remaining) if remaining is None or remaining > 0
                   else Budget(trials=1))
         runner = self.evolution_runner or local_evolution
-        history = runner(evolution, evaluator, budget).history
+        outcome = runner(evolution, evaluator, budget)
+        if outcome.interrupted:  # Ctrl-C: the epoch is not closed on a partial evolution
+            raise KeyboardInterrupt
+        history = outcome.history
         scored = [(r.candidate.point, r.result.val_acc) for r in history
                   if r.result.ok and r.result.val_acc is not None]
         if not scored:

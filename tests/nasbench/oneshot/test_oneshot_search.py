@@ -98,8 +98,8 @@ def test_spos_trains_on_ray_train_and_evolves_on_ray_tune(ray_session, tmp_path)
     assert (tmp_path / "ray" / "oneshot-0").is_dir()  # the Train job's files
     assert [row["result"]["settings"]["phase"] for row in rows] == ["training", "evolution"]
     assert rows[0]["result"]["settings"]["steps"] == 3  # 3 global batches of 16, 8 per worker
-    evolved = history(tmp_path / "spos_evolution")
-    assert len(evolved) == 4 and (tmp_path / "spos_evolution" / "ray").is_dir()  # Tune trials, recorded
+    evolved = history(tmp_path / "spos_evolution" / "epoch-1")
+    assert len(evolved) == 4 and (tmp_path / "spos_evolution" / "epoch-1" / "ray").is_dir()  # Tune trials, recorded
     assert all(row["result"]["settings"]["scored_by"] == "inherited weights" for row in evolved)
     best_score = max(row["result"]["val_acc"] for row in evolved)
     assert rows[-1]["result"]["settings"]["best_recalibrated_acc"] == best_score
@@ -107,6 +107,7 @@ def test_spos_trains_on_ray_train_and_evolves_on_ray_tune(ray_session, tmp_path)
     best = json.loads((tmp_path / "best.json").read_text())
     assert best["point"] == rows[-1]["point"] == first_best["point"]
     assert make_space("nasbench201").contains(best["point"]) and not (tmp_path / "oneshot_final.pt").exists()
+    assert outcome.answer == "the last derived cell"
     network = load_network(str(tmp_path / "best_network.json"), tmp_path / "best_weights.pt").network
     assert network(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
 
@@ -121,6 +122,13 @@ def test_a_darts_search_on_ray_resumed_ends_as_an_uninterrupted_one(ray_session,
     whole, parts = history(tmp_path / "whole"), history(tmp_path / "parts")
     assert [r["point"] for r in parts] == [r["point"] for r in whole]
     assert [r["result"]["val_acc"] for r in parts] == [r["result"]["val_acc"] for r in whole]
+
+
+def test_more_ray_train_workers_than_the_cluster_holds_are_refused_in_one_line(ray_session, tmp_path):
+    with pytest.raises(ConfigError, match=r"train_workers=4: the Ray cluster has room for 2 workers of 1 CPUs"):
+        run_from_config(composed(["+space=nasbench201", "search=darts", "executor=ray", "executor.train_workers=4",
+                                  *QUICK]), tmp_path)
+    assert not (tmp_path / "config.yaml").exists()
 
 
 def test_a_batch_the_ray_train_workers_cannot_split_is_refused_before_ray_starts(tmp_path):
