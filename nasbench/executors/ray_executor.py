@@ -164,6 +164,21 @@ def check_resources(executor: RayExecutorConfig) -> None:
                                 f"that many {resource}s (the most on one node: {most:g})")
 
 
+def worker_room(cpus_per_worker: float, gpus_per_worker: float) -> int:
+    """How many workers of that size the live nodes of the Ray cluster hold at once."""
+    import ray
+
+    room = 0
+    for node in ray.nodes():
+        if not node.get("Alive"):
+            continue
+        have = node.get("Resources", {})
+        fits = [int(have.get(name, 0.0) // wanted) for name, wanted in (("CPU", cpus_per_worker),
+                                                                         ("GPU", gpus_per_worker)) if wanted > 0]
+        room += min(fits) if fits else 0
+    return room
+
+
 def _asha_epochs(strategy: Strategy, evaluate: Evaluate) -> int:
     """The epoch count ASHA stops trials within; refuses what it cannot stop early."""
     objectives = tuple(getattr(strategy, "objectives", ("val_acc",)))

@@ -109,22 +109,14 @@ def check_workers(search: OneShotSearch, start_ray: bool = False) -> int:
 def check_room(config: Any, workers: int) -> None:
     """Refuse, before the job is queued, workers the Ray cluster cannot hold all at once
     (Ray Train would wait for them for ever)."""
-    import ray
+    from nasbench.executors.ray_executor import worker_room
 
-    room = 0
-    for node in ray.nodes():
-        if not node.get("Alive"):
-            continue
-        have = node.get("Resources", {})
-        fits = [int(have.get(name, 0.0) // wanted) for name, wanted in (("CPU", float(config.cpus_per_trial)),
-                                                                         ("GPU", float(config.gpus_per_trial)))
-                if wanted > 0]
-        room += min(fits) if fits else 0
+    cpus, gpus = float(config.cpus_per_trial), float(config.gpus_per_trial)
+    room = worker_room(cpus, gpus)
     if room < workers:
-        gpus = f" and {float(config.gpus_per_trial):g} GPUs" if float(config.gpus_per_trial) > 0 else ""
         raise OneShotError(f"executor.train_workers={workers}: the Ray cluster has room for {room} workers of "
-                           f"{float(config.cpus_per_trial):g} CPUs{gpus} each (executor.cpus_per_trial, "
-                           f"gpus_per_trial)")
+                           f"{cpus:g} CPUs{f' and {gpus:g} GPUs' if gpus > 0 else ''} each "
+                           f"(executor.cpus_per_trial, gpus_per_trial)")
 
 
 def _train(search: OneShotSearch, budget: Budget, store: RunStore, progress: bool) -> None:

@@ -41,11 +41,15 @@ def run_on_ray(job: TrainJob, payload: Mapping[str, Any], worker: Worker) -> Non
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
-    from nasbench.executors.ray_executor import RayExecutorConfig, ensure_ray
+    from nasbench.executors.ray_executor import RayExecutorConfig, ensure_ray, worker_room
 
     config = job.config
     ensure_ray(RayExecutorConfig(address=config.ray_address, num_cpus=None if config.ray_address
                                  else max(config.num_workers, os.cpu_count() or 1)))
+    room = worker_room(1.0, 1.0 if config.use_gpu else 0.0)  # ScalingConfig's default worker: 1 CPU (+ 1 GPU)
+    if room < config.num_workers:  # Ray Train would wait for them for ever
+        raise TrainError(f"num_workers={config.num_workers}: the Ray cluster has room for {room} workers of 1 CPU"
+                         f"{' and 1 GPU' if config.use_gpu else ''} each")
     backend = config.backend if config.backend != "auto" else ("nccl" if config.use_gpu else "gloo")
     storage = Path(job.output_dir) / "ray"
     starts = len([p for p in storage.glob("train-*") if p.is_dir()]) if storage.is_dir() else 0
@@ -54,7 +58,8 @@ def run_on_ray(job: TrainJob, payload: Mapping[str, Any], worker: Worker) -> Non
         scaling_config=ScalingConfig(num_workers=config.num_workers, use_gpu=config.use_gpu),
         torch_config=TorchConfig(backend=backend),
         run_config=RunConfig(name=f"train-{starts}", storage_path=str(storage),
-                             failure_config=FailureConfig(max_failures=config.max_failures),
+                             failure_config=FailureConfig(max_failures=config.max_failures,
+                                                          controller_failure_limit=config.max_failures),
                              checkpoint_config=CheckpointConfig(num_to_keep=1)))
     try:
         trainer.fit()

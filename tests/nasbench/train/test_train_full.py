@@ -187,3 +187,10 @@ def test_sigkilled_training_resumes_to_the_same_weights(tmp_path, image_folder):
     assert json.loads(resumed.stdout)["steps"] == json.loads(whole.stdout)["steps"] == 75
     assert same_weights(weights(tmp_path / "whole"), weights(killed))
     assert [r["step"] for r in read_metrics(killed)] == [3 * epoch for epoch in range(1, 26)]
+
+
+def test_more_ray_workers_than_the_cluster_holds_are_refused_in_one_line(tmp_path, image_folder, ray_session):
+    from nasbench.train.errors import TrainError
+
+    with pytest.raises(TrainError, match="num_workers=3: the Ray cluster has room for 2 workers of 1 CPU each"):
+        train_full(tiny_job(image_folder, tmp_path, num_workers=3, batch_size=6, backend="gloo"), log=lambda line: None)
