@@ -39,11 +39,14 @@ def summary_markdown(history: Sequence[HistoryRecord], top: int = 10,
         record, why = answer
         lines += [f"The search's answer (`best.json`): trial {record.candidate.trial}, `{record.candidate.key}`"
                   f"{'' if record.result.val_acc is None else f', val_acc {record.result.val_acc:.4f}'}: {why}", ""]
-    lines += ["| rank | trial | key | val_acc | test_acc | params | MACs | cost (s) |",
-              "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    if len(finished) > top:
+        lines += [f"The {top} best of the {len(finished)} finished, by val_acc:", ""]
+    lines += ["| rank | trial | key | val_acc | epochs | test_acc | params | MACs | cost (s) |",
+              "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for rank, record in enumerate(finished[:top], start=1):
         result = record.result
         lines.append(f"| {rank} | {record.candidate.trial} | `{record.candidate.key}` | {result.val_acc:.4f} | "
+                     f"{result.epochs_run} | "
                      f"{'' if result.test_acc is None else f'{result.test_acc:.4f}'} | "
                      f"{'' if result.params is None else f'{result.params:,}'} | "
                      f"{'' if result.macs is None else f'{result.macs:,}'} | {result.cost_seconds:.1f} |")

@@ -26,3 +26,18 @@ def test_best_network_is_the_evaluated_one_and_rebuild_builds_it(tmp_path, capsy
     assert rebuild_main([str(tmp_path / "best.json"), "--json"]) == 0
     rebuilt = json.loads(capsys.readouterr().out)
     assert rebuilt["params"] == sum(p.numel() for p in build_network(network.to_dict()).parameters())
+
+
+def test_the_summary_says_how_many_epochs_each_row_trained_and_which_rows_it_leaves_out():
+    from nasbench.report import summary_markdown
+    from nasbench.result import EvalResult
+    from nasbench.run_store import HistoryRecord
+    from nasbench.strategies.base import Candidate
+
+    history = [HistoryRecord(Candidate(trial, f"p{trial}", f"k{trial}", 0),
+                             EvalResult(status="ok", val_acc=trial / 20, epochs_run=1 + trial % 3), 0.0, 1.0)
+               for trial in range(12)]
+    summary = summary_markdown(history)
+    assert "The 10 best of the 12 finished, by val_acc:" in summary
+    assert "| 1 | 11 | `k11` | 0.5500 | 3 |" in summary and "`k1`" not in summary
+    assert "best of" not in summary_markdown(history[:10])
