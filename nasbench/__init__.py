@@ -8,7 +8,8 @@ The Python API is the command line's twin::
                           trials=40, seed=0, run_dir="runs/nb201")
     out.best, out.history
 
-The registries (``SPACES``, ``STRATEGIES``, ``EVALUATORS``, ``EXECUTORS``, ``DATASETS``)
+The registries (``SPACES``, ``STRATEGIES``, ``ONESHOT_METHODS``, ``EVALUATORS``, ``EXECUTORS``,
+``DATASETS``)
 map names to constructors; every part is also accepted as an object. Names are resolved
 on first use, so ``import nasbench`` stays cheap.
 """
@@ -31,6 +32,7 @@ _EXPORTS: dict[str, str] = {
     "Candidate": "nasbench.strategies",
     "Strategy": "nasbench.strategies",
     "STRATEGIES": "nasbench.strategies",
+    "ONESHOT_METHODS": "nasbench.oneshot",
     "make_strategy": "nasbench.strategies",
     "EVALUATORS": "nasbench.evaluators",
     "EXECUTORS": "nasbench.executors",
