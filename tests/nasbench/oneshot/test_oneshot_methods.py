@@ -122,9 +122,9 @@ def test_bad_settings_are_one_line(params, message):
                      data={"name": "digits", "train_fraction": 0.1}, **params)
 
 
-def test_a_step_starts_only_if_it_is_expected_to_end_within_budget_seconds(monkeypatch):
-    """A fake clock: every step takes 10 s. With 35 s, the 4th step (expected to end at
-    40 s) is not started; the build counts, the epoch is recorded as cut short."""
+def _searched_on_a_fake_clock(monkeypatch, method: str, params: dict, build_seconds: float = 0.0):
+    """``method``'s search over 35 s of a fake clock on which every step takes 10 s and
+    the build ``build_seconds``; its history."""
     import types
 
     import nasbench.oneshot as oneshot_package
@@ -137,9 +137,9 @@ def test_a_step_starts_only_if_it_is_expected_to_end_within_budget_seconds(monke
     fake_time = types.SimpleNamespace(time=lambda: clock.now)
     monkeypatch.setattr(loop_module, "time", fake_time)
     monkeypatch.setattr(oneshot_package, "time", fake_time)
-    search = OneShotRecipe("darts", make_space("nasbench201"), {}, {"name": "digits", "train_fraction": 0.05}, 0,
-                           {"batch_size": 8}).build(device="cpu")
-    clock.now += 4.0  # the build took 4 s: charged
+    search = OneShotRecipe(method, make_space("nasbench201"), {}, {"name": "digits", "train_fraction": 0.05}, 0,
+                           params).build(device="cpu")
+    clock.now += build_seconds
     real_step = search.method.step
 
     def slow_step(*args):
@@ -147,36 +147,20 @@ def test_a_step_starts_only_if_it_is_expected_to_end_within_budget_seconds(monke
         return real_step(*args)
 
     monkeypatch.setattr(search.method, "step", slow_step)
-    outcome = search.run(Budget(seconds=35.0), MemoryStore())
-    settings = outcome.history[0].result.settings
-    assert len(outcome.history) == 1 and settings["cut_short"] and settings["steps"] == 3
+    return search.run(Budget(seconds=35.0), MemoryStore()).history
+
+
+def test_a_step_starts_only_if_it_is_expected_to_end_within_budget_seconds(monkeypatch):
+    """7 steps an epoch: after 4 s of build and 3 steps, a 4th would end at 44 s."""
+    history = _searched_on_a_fake_clock(monkeypatch, "darts", {"batch_size": 8}, build_seconds=4.0)
+    settings = history[0].result.settings
+    assert len(history) == 1 and settings["cut_short"] and settings["steps"] == 3
 
 
 def test_spos_evolves_after_the_epoch_that_leaves_no_time_for_another(monkeypatch):
-    """A fake clock, 10 s a step, 3 steps an epoch: with 35 s the first epoch (30 s) leaves
-    no room for a step of a second, so it is the last one and SPOS evolves after it."""
-    import types
-
-    import nasbench.oneshot as oneshot_package
-    import nasbench.oneshot.loop as loop_module
-    from nasbench.oneshot import OneShotRecipe
-    from nasbench.run_store import MemoryStore
-    from nasbench.strategies.budget import Budget
-
-    clock = types.SimpleNamespace(now=1000.0)
-    fake_time = types.SimpleNamespace(time=lambda: clock.now)
-    monkeypatch.setattr(loop_module, "time", fake_time)
-    monkeypatch.setattr(oneshot_package, "time", fake_time)
-    search = OneShotRecipe("spos", make_space("nasbench201"), {}, {"name": "digits", "train_fraction": 0.05}, 0,
-                           {"batch_size": 16, "evolution_samples": 3}).build(device="cpu")
-    real_step = search.method.step
-
-    def slow_step(*args):
-        clock.now += 10.0
-        return real_step(*args)
-
-    monkeypatch.setattr(search.method, "step", slow_step)
-    outcome = search.run(Budget(seconds=35.0), MemoryStore())
-    settings = outcome.history[-1].result.settings
-    assert len(outcome.history) == 1 and settings["steps"] == 3 and not settings["cut_short"]
+    """3 steps an epoch: the first epoch (30 s) leaves no room for a step of a second, so
+    it is the last one and SPOS evolves after it."""
+    history = _searched_on_a_fake_clock(monkeypatch, "spos", {"batch_size": 16, "evolution_samples": 3})
+    settings = history[-1].result.settings
+    assert len(history) == 1 and settings["steps"] == 3 and not settings["cut_short"]
     assert settings["phase"] == "evolution"
