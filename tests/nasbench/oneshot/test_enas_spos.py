@@ -14,10 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 
-from nasbench.config import CONF_DIR
 from nasbench.oneshot import ONESHOT_METHODS, OneShotError, make_oneshot
 from nasbench.oneshot.enas import Enas
 from nasbench.oneshot.loop import load_splits
@@ -29,20 +26,10 @@ from nasbench.search import run_from_config
 from search_spaces.spaces import make_space
 from search_spaces.spaces.nasbench201 import OPS, format_arch
 from search_spaces.supernet import Supernet
+from tests.nasbench.oneshot.search_runs import QUICK, composed, history
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-QUICK = ["data.train_fraction=0.05", "search.params.batch_size=16", "progress=false"]  # 62 images: 3 steps an epoch
 SMALL = {"controller_steps": 2, "controller_batch": 2, "derive_samples": 3}
-
-
-def composed(overrides: list[str]):
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        return compose(config_name="config", overrides=overrides)
-
-
-def history(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
 
 
 def small_supernet(seed: int = 0) -> Supernet:

@@ -5,32 +5,18 @@ and on Ray (executor=ray) the same run directory comes out."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 
-from nasbench.config import CONF_DIR
 from nasbench.errors import ConfigError
 from nasbench.rebuild import load_network
 from nasbench.search import run_from_config
 from nasbench.transfer import main as transfer_main
 from search_spaces.spaces import make_space
 from search_spaces.supernet import Paths, Supernet
+from tests.nasbench.oneshot.search_runs import QUICK, composed, history
 
-QUICK = ["data.train_fraction=0.05", "search.params.batch_size=16", "progress=false"]  # 62 images: 3 steps an epoch
-
-
-def composed(overrides: list[str]):
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        return compose(config_name="config", overrides=overrides)
-
-
-def history(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
 
 
 @pytest.mark.parametrize("method", ["darts", "gdas"])
