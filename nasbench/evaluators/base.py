@@ -10,6 +10,7 @@ network exactly as it was evaluated.
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, runtime_checkable
 
@@ -27,6 +28,17 @@ class EvaluatorContext:
     skeleton: Mapping[str, Any] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
     trainer: Mapping[str, Any] = field(default_factory=dict)
+
+
+def takes_keyword(evaluate: Any, name: str, *, var_keyword: bool = True) -> bool:
+    """Whether ``evaluate(candidate, name=...)`` is a call it takes: ``progress`` (it
+    reports each epoch), ``checkpoint`` (it continues a saved training). ``var_keyword``:
+    a ``**kwargs`` counts."""
+    try:
+        parameters = inspect.signature(evaluate).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in parameters or (var_keyword and any(p.kind is p.VAR_KEYWORD for p in parameters.values()))
 
 
 @runtime_checkable

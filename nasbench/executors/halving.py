@@ -12,7 +12,7 @@ next one starts.
 
 Li et al. (2018) leave open whether a promoted configuration resumes or restarts. With an
 evaluator that can continue a training (one taking a ``checkpoint``, as the proxy
-evaluator does: ``nasbench.executors.rung_states.resumes_training``) a promoted
+evaluator does; ``nasbench.evaluators.base.takes_keyword`` asks) a promoted
 candidate continues: the rung that stops it saves its training state, and the next rung
 loads it and trains only the missing epochs, so a candidate reaching 9 epochs through
 rungs of 1, 3 and 9 trains 9 epochs, not 13, and its result equals an uninterrupted run

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from nasbench.driver import Evaluate, SearchOutcome, run_search
+from nasbench.evaluators.base import takes_keyword
 from nasbench.executors.brackets import KINDS
 from nasbench.executors.halving import SuccessiveHalving
-from nasbench.executors.rung_states import resumes_training
 from nasbench.run_store import HistoryRecord, Store
 from nasbench.strategies.base import Strategy
 from nasbench.strategies.budget import Budget
@@ -47,10 +47,9 @@ class LocalExecutorConfig:
 def trainer_epochs(evaluate: Evaluate) -> int:
     """The epochs of ``evaluate``'s full run; refuses an evaluator that cannot be stopped
     between epochs (a table lookup)."""
-    from nasbench.executors.ray_executor import accepts_progress
     from nasbench.train.trainer import TrainerConfig
 
-    if not accepts_progress(evaluate):
+    if not takes_keyword(evaluate, "progress"):
         raise LocalExecutorError("executor.scheduler stops candidates between epochs: it needs an evaluator "
                                  "that trains them epoch by epoch (evaluator=proxy)")
     trainer = getattr(evaluate, "trainer", None) or {}
@@ -82,7 +81,7 @@ class LocalExecutor:
             raise LocalExecutorError(f"executor.min_epochs: {config.min_epochs} is more than the {top} epochs of "
                                      f"a full run")
         return SuccessiveHalving(config.scheduler, config.eta, config.min_epochs, top, full,
-                                 resume=resumes_training(evaluate))
+                                 resume=takes_keyword(evaluate, "checkpoint", var_keyword=False))
 
     def run(self, strategy: Strategy, evaluate: Evaluate, budget: Budget, store: Store, progress: bool = True,
             on_record: Callable[[HistoryRecord], None] | None = None) -> SearchOutcome:

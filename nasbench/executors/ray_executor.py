@@ -67,12 +67,12 @@ Clusters
 """
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from nasbench.driver import SearchOutcome, SearchRecorder
+from nasbench.evaluators.base import takes_keyword
 from nasbench.result import EvalResult
 from nasbench.run_store import HistoryRecord, Store
 from nasbench.strategies.base import Strategy
@@ -123,15 +123,6 @@ def ensure_ray(executor: RayExecutorConfig) -> None:
     if executor.num_cpus is not None:
         options["num_cpus"] = int(executor.num_cpus)
     ray.init(**options)
-
-
-def accepts_progress(evaluate: Evaluate) -> bool:
-    """Whether ``evaluate(candidate, progress=...)`` reports per-epoch results."""
-    try:
-        parameters = inspect.signature(evaluate).parameters
-    except (TypeError, ValueError):
-        return False
-    return "progress" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 def _check(executor: RayExecutorConfig) -> None:
@@ -187,7 +178,7 @@ def _asha_epochs(strategy: Strategy, evaluate: Evaluate) -> int:
         raise ExecutorError(f"executor.scheduler=asha: a trial stopped early has no {', '.join(unmeasured)} "
                             f"(measured by a finished run only); search objectives must be among "
                             f"{', '.join(ASHA_OBJECTIVES)}")
-    if not accepts_progress(evaluate):
+    if not takes_keyword(evaluate, "progress"):
         raise ExecutorError("executor.scheduler=asha stops trials between epochs: it needs an evaluator that "
                             "reports each epoch (evaluator=proxy)")
     from nasbench.train.trainer import TrainerConfig

@@ -14,7 +14,6 @@ said in one log line and the candidate is trained from its seed.
 """
 from __future__ import annotations
 
-import inspect
 import io
 import logging
 import re
@@ -144,15 +143,6 @@ class RungCheckpoint:
     def save(self, state: dict[str, Any]) -> None:
         if self.keep:
             self.states.save(self.trial, int(state["epoch"]), state)
-
-
-def resumes_training(evaluate: Any) -> bool:
-    """Whether ``evaluate(candidate, checkpoint=...)`` continues a saved training (the proxy
-    evaluator does; a table or a plain callable does not, and is retrained per rung)."""
-    try:
-        return "checkpoint" in inspect.signature(evaluate).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def rung_states(store: Any) -> RungStates:

@@ -93,6 +93,11 @@ class EpochSteps:
     out_of_time: bool = False  # no step of another epoch would fit in budget.seconds
 
 
+def say_epoch(record: HistoryRecord) -> None:
+    """The progress line of a finished epoch."""
+    print(f"epoch {record.candidate.trial}: val_acc {record.result.val_acc:.4f} {record.candidate.key}", flush=True)
+
+
 class OneShotSearch:
     """A one-shot ``method`` over ``splits``; ``run(budget, store)`` is the search.
 
@@ -168,15 +173,15 @@ class OneShotSearch:
             steps = self._steps(epoch, budget, seconds_used, generator)
             if defer_final and self._is_final(steps, budget):
                 return steps, generator
-            record = self.close_epoch(steps, budget, generator) if self.collective.rank == 0 else None
-            if self.collective.world_size > 1:
-                record = self._share(record)
-            records.append(record)
+            if self.collective.rank == 0:
+                records.append(self.close_epoch(steps, budget, generator))
+            records[:] = self.share(records)
+            record = records[-1]
             seconds_used += record.result.cost_seconds
             if self.collective.rank == 0:
                 self.save(store, records)
                 if progress:
-                    print(f"epoch {epoch}: val_acc {record.result.val_acc:.4f} {record.candidate.key}", flush=True)
+                    say_epoch(record)
             if self._is_final(steps, budget):
                 break  # closed as the last (SPOS evolved): no epoch after it
         return None
@@ -243,13 +248,17 @@ class OneShotSearch:
                  candidate.key)
         return HistoryRecord(candidate, result, steps.started, finished)
 
-    def _share(self, record: HistoryRecord | None) -> HistoryRecord:
-        """Rank 0's record and method state on every rank (after rank 0 closed the epoch)."""
-        line, state = self.collective.broadcast(
-            None if record is None else (record.to_json(), to_cpu(self.method.state_dict())))
-        if self.collective.rank != 0:
-            self.method.load_state_dict(state)
-        return HistoryRecord.from_json(line)
+    def share(self, records: list[HistoryRecord]) -> list[HistoryRecord]:
+        """Rank 0's records and method state on every rank (when rank 0 has restored or
+        closed an epoch); one rank: ``records`` as they are."""
+        if self.collective.world_size == 1:
+            return records
+        lines, state = self.collective.broadcast(
+            ([r.to_json() for r in records], to_cpu(self.method.state_dict())) if self.collective.rank == 0 else None)
+        if self.collective.rank == 0:
+            return records
+        self.method.load_state_dict(state)
+        return [HistoryRecord.from_json(line) for line in lines]
 
     def best_json(self, record: HistoryRecord) -> dict[str, Any]:
         """What ``best.json`` holds: the derived point in the ask/tell search's shape."""

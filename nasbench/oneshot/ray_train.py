@@ -46,9 +46,9 @@ import torch
 
 from nasbench.driver import SearchOutcome
 from nasbench.oneshot.collective import TorchDistributed
-from nasbench.oneshot.loop import EpochSteps, OneShotSearch
+from nasbench.oneshot.loop import EpochSteps, OneShotSearch, say_epoch
 from nasbench.oneshot.methods import OneShotError
-from nasbench.run_store import (HistoryRecord, MemoryStore, RunStore, StateFileError, Store,
+from nasbench.run_store import (MemoryStore, RunStore, StateFileError, Store,
                                 atomic_write_bytes)
 from nasbench.strategies.budget import Budget
 from nasbench.train.errors import first_line
@@ -81,8 +81,7 @@ def run_on_ray(search: OneShotSearch, budget: Budget, store: Store, progress: bo
                 records.append(search.close_epoch(steps, budget, generator))
                 search.save(store, records)
                 if progress:
-                    print(f"epoch {steps.epoch}: val_acc {records[-1].result.val_acc:.4f} {records[-1].candidate.key}",
-                          flush=True)
+                    say_epoch(records[-1])
             handoff.unlink()
     except KeyboardInterrupt:
         interrupted = True
@@ -174,12 +173,7 @@ def _worker(payload: dict[str, Any]) -> None:
     search.distribute(TorchDistributed(device))
     rank = search.collective.rank
     store: Store = RunStore(payload["run_dir"]) if rank == 0 else MemoryStore()
-    records, _ = search.restore(store) if rank == 0 else ([], 0.0)
-    lines, state = search.collective.broadcast(
-        ([r.to_json() for r in records], to_cpu(search.method.state_dict())) if rank == 0 else None)
-    if rank != 0:
-        search.method.load_state_dict(state)
-        records = [HistoryRecord.from_json(line) for line in lines]
+    records = search.share(search.restore(store)[0] if rank == 0 else [])
     seconds_used = sum(r.result.cost_seconds for r in records)
     # No progress print here: Ray copies a worker's stdout more than once; the epoch's log line shows.
     deferred = search.run_epochs(records, seconds_used, payload["budget"], store, progress=False,
