@@ -24,3 +24,13 @@ def data_cache_dir() -> Path:
         return Path(override).expanduser()
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache).expanduser() / "nasbench" / "data"
+
+
+def shown(path: Path) -> Path:
+    """``path`` as a command prints it: relative to the working directory when it lies
+    under it (``runs/2026-11-30/19-40-00``), absolute otherwise, however it was given."""
+    absolute = Path(os.path.abspath(path.expanduser()))
+    try:
+        return absolute.relative_to(Path.cwd())
+    except ValueError:
+        return absolute

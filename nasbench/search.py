@@ -19,6 +19,7 @@ from nasbench.config import CONF_DIR, ConfigSchemaError, check_overrides, group_
 from nasbench.driver import SearchOutcome
 from nasbench.errors import UsageError, run_directory_error
 from nasbench.factories import make_parts
+from nasbench.paths import shown
 from nasbench.run_lock import LOCK, run_lock
 from nasbench.run_store import CONFIG, RunStore, RunStoreError
 from nasbench.strategies.base import StrategyError
@@ -174,7 +175,7 @@ def _task(cfg: DictConfig) -> None:
         store_dir = Path(str(cfg.resume)).expanduser() if cfg.get("resume") else run_dir
         print(f"search: {run_directory_error(exc, store_dir)}", file=sys.stderr)
         raise SystemExit(2) from None
-    store_dir = Path(str(cfg.resume)).expanduser() if cfg.get("resume") else run_dir
+    store_dir = shown(Path(str(cfg.resume)) if cfg.get("resume") else run_dir)
     best = outcome.best
     line = f"run: {store_dir}  ({len(outcome.history)} candidates"
     if best is None:
