@@ -45,8 +45,11 @@ class OneShotRecipe:
     seed: int
     params: Mapping[str, Any]
 
-    def build(self, device: str = "auto", executor: Any = None) -> OneShotSearch:
-        began = time.time()  # the build counts against budget.seconds
+    def build(self, device: str = "auto", executor: Any = None, began: float | None = None) -> OneShotSearch:
+        """The search, its clock for ``budget.seconds`` started at ``began`` (a
+        ``time.time()``; default now): a Ray Train worker passes the moment the driver
+        submitted the job, so that Ray's start-up counts too."""
+        began = time.time() if began is None else began
         constructor = ONESHOT_METHODS.constructor(self.name)
         splits = load_splits(self.data)
         channels, height, _ = splits.input_shape

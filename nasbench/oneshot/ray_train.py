@@ -38,6 +38,7 @@ import dataclasses
 import io
 import shutil
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,7 @@ def _train(search: OneShotSearch, budget: Budget, store: RunStore, progress: boo
     storage = store.run_dir / "ray"
     starts = len([p for p in storage.glob("oneshot-*") if p.is_dir()]) if storage.is_dir() else 0
     del progress  # the workers log each epoch (see _worker)
-    payload = {"recipe": search.recipe, "budget": budget, "run_dir": str(store.run_dir),
+    payload = {"recipe": search.recipe, "budget": budget, "run_dir": str(store.run_dir), "submitted": time.time(),
                "defer_final": hasattr(search.method, "evolution_runner")}
     trainer = TorchTrainer(
         _worker, train_loop_config=payload,
@@ -169,7 +170,8 @@ def _worker(payload: dict[str, Any]) -> None:
     import ray.train.torch
 
     device = ray.train.torch.get_device()
-    search: OneShotSearch = payload["recipe"].build(device=str(device))
+    # The clock starts when the driver submitted the job: Ray Train's start-up counts against budget.seconds.
+    search: OneShotSearch = payload["recipe"].build(device=str(device), began=payload["submitted"])
     search.distribute(TorchDistributed(device))
     rank = search.collective.rank
     store: Store = RunStore(payload["run_dir"]) if rank == 0 else MemoryStore()

@@ -122,9 +122,11 @@ def test_bad_settings_are_one_line(params, message):
                      data={"name": "digits", "train_fraction": 0.1}, **params)
 
 
-def _searched_on_a_fake_clock(monkeypatch, method: str, params: dict, build_seconds: float = 0.0):
+def _searched_on_a_fake_clock(monkeypatch, method: str, params: dict, build_seconds: float = 0.0,
+                              submitted_before: float | None = None):
     """``method``'s search over 35 s of a fake clock on which every step takes 10 s and
-    the build ``build_seconds``; its history."""
+    the build ``build_seconds`` (its clock started ``submitted_before`` s before the
+    build began, as a Ray Train worker's starts when the job was submitted); its history."""
     import types
 
     import nasbench.oneshot as oneshot_package
@@ -138,7 +140,8 @@ def _searched_on_a_fake_clock(monkeypatch, method: str, params: dict, build_seco
     monkeypatch.setattr(loop_module, "time", fake_time)
     monkeypatch.setattr(oneshot_package, "time", fake_time)
     search = OneShotRecipe(method, make_space("nasbench201"), {}, {"name": "digits", "train_fraction": 0.05}, 0,
-                           params).build(device="cpu")
+                           params).build(device="cpu", began=None if submitted_before is None
+                                         else clock.now - submitted_before)
     clock.now += build_seconds
     real_step = search.method.step
 
@@ -155,6 +158,13 @@ def test_a_step_starts_only_if_it_is_expected_to_end_within_budget_seconds(monke
     history = _searched_on_a_fake_clock(monkeypatch, "darts", {"batch_size": 8}, build_seconds=4.0)
     settings = history[0].result.settings
     assert len(history) == 1 and settings["cut_short"] and settings["steps"] == 3
+
+
+def test_the_time_before_the_build_counts_from_when_the_job_was_submitted(monkeypatch):
+    """Ray Train's start-up (here 6 s before the worker's build) is charged as the build
+    is: two steps end at 26 s, a third would end at 36 s (without the 6 s: three)."""
+    history = _searched_on_a_fake_clock(monkeypatch, "darts", {"batch_size": 8}, submitted_before=6.0)
+    assert len(history) == 1 and history[0].result.settings["steps"] == 2
 
 
 def test_spos_evolves_after_the_epoch_that_leaves_no_time_for_another(monkeypatch):
