@@ -10,7 +10,7 @@ from typing import Callable, Optional
 
 from nasbench.driver import Evaluate, SearchOutcome, run_search
 from nasbench.evaluators.base import takes_keyword
-from nasbench.executors.brackets import KINDS
+from nasbench.executors.brackets import KINDS, check_rung_settings
 from nasbench.executors.halving import SuccessiveHalving
 from nasbench.run_store import HistoryRecord, Store
 from nasbench.strategies.base import Strategy
@@ -26,7 +26,7 @@ class LocalExecutorConfig:
     """``executor=local`` (``nasbench/conf/executor/local.yaml`` says what each setting does)."""
 
     name: str = "local"
-    scheduler: Optional[str] = None  # null | halving | hyperband (the key Ray's executor names asha with)
+    scheduler: Optional[str] = None  # null | halving | hyperband (synchronous; Ray's executor runs them asynchronously)
     eta: int = 3
     min_epochs: int = 1
     max_epochs: Optional[int] = None  # None: the trainer's epochs
@@ -35,10 +35,9 @@ class LocalExecutorConfig:
         if self.scheduler is not None and self.scheduler not in KINDS:
             raise LocalExecutorError(f"executor.scheduler: {self.scheduler!r} is not null or one of "
                                      f"{', '.join(KINDS)}")
-        if self.eta < 2:
-            raise LocalExecutorError(f"executor.eta: {self.eta} must be >= 2 (the fraction 1/eta goes on)")
-        if self.min_epochs < 1:
-            raise LocalExecutorError(f"executor.min_epochs: {self.min_epochs} must be >= 1")
+        problem = check_rung_settings(self.eta, self.min_epochs)
+        if problem:
+            raise LocalExecutorError(problem)
         if self.max_epochs is not None and self.max_epochs < self.min_epochs:
             raise LocalExecutorError(f"executor.max_epochs: {self.max_epochs} must be >= executor.min_epochs "
                                      f"({self.min_epochs})")

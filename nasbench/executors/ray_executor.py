@@ -44,13 +44,17 @@ Failures
     ``executor.max_failures`` times (``FailureConfig``), then recorded as an error whose
     message is Tune's last error. Trials have no checkpoints: a restart re-trains.
 
-Multi-fidelity (``executor.scheduler=asha``)
+Multi-fidelity (``executor.scheduler=asha|halving|hyperband``)
     The evaluator reports validation accuracy after every epoch but the last
     (``tune.report`` from the trainer's progress callback); Tune's ASHA (Li et al., "A
     System for Massively Parallel Hyperparameter Tuning", MLSys 2020,
-    https://arxiv.org/abs/1810.05934) stops weak trials at rungs of 1, 3, 9, ... epochs.
-    A stopped trial's last report is its result: status ``ok``, ``epochs_run`` below
-    ``trainer.epochs``, ``settings["stopped_by"] = "asha"``; ``params``, ``macs`` and the
+    https://arxiv.org/abs/1810.05934) stops weak trials at rungs of ``min_epochs``,
+    ``min_epochs * eta``, ... epochs. ``asha`` and ``halving`` are its one bracket
+    (asynchronous successive halving); ``hyperband`` is its asynchronous Hyperband
+    (the paper's Sec. 3.3): one bracket for each first rung the local Hyperband starts
+    at, each trial put in one of them by Tune. A stopped trial's last report is its
+    result: status ``ok``, ``epochs_run`` below ``trainer.epochs``,
+    ``settings["stopped_by"]`` the scheduler's name; ``params``, ``macs`` and the
     latencies are measured only by a finished run, so they are None there.
 
 Budget
@@ -73,15 +77,14 @@ from typing import Any, Callable, Optional
 
 from nasbench.driver import SearchOutcome, SearchRecorder
 from nasbench.evaluators.base import takes_keyword
+from nasbench.executors.brackets import KINDS, check_rung_settings, rungs_above_min
 from nasbench.result import EvalResult
 from nasbench.run_store import HistoryRecord, Store
 from nasbench.strategies.base import Strategy
 from nasbench.strategies.budget import Budget
 
-SCHEDULERS: tuple[str, ...] = ("asha",)
+SCHEDULERS: tuple[str, ...] = ("asha", *KINDS)  # asha and halving: the same asynchronous halving
 EXPERIMENTS = "ray"  # Tune's files, inside the run directory
-ASHA_REDUCTION_FACTOR = 3
-ASHA_GRACE_PERIOD = 1
 ASHA_OBJECTIVES: tuple[str, ...] = ("val_acc", "cost_seconds")  # what a per-epoch report measures
 
 Evaluate = Callable[..., EvalResult]
@@ -100,6 +103,8 @@ class RayExecutorConfig:
     max_failures: int = 2
     reuse_actors: bool = False
     scheduler: Optional[str] = None
+    eta: int = 3
+    min_epochs: int = 1
     train_workers: Optional[int] = None  # a one-shot search's Ray Train workers (None: max_concurrent_trials)
 
 
@@ -140,6 +145,9 @@ def _check(executor: RayExecutorConfig) -> None:
         raise ExecutorError(f"executor.train_workers: {executor.train_workers} must be >= 1 (or null)")
     if executor.scheduler is not None and executor.scheduler not in SCHEDULERS:
         raise ExecutorError(f"executor.scheduler: {executor.scheduler!r} is not null or one of {', '.join(SCHEDULERS)}")
+    problem = check_rung_settings(executor.eta, executor.min_epochs)
+    if problem:
+        raise ExecutorError(problem)
 
 
 def check_resources(executor: RayExecutorConfig) -> None:
@@ -170,24 +178,31 @@ def worker_room(cpus_per_worker: float, gpus_per_worker: float) -> int:
     return room
 
 
-def _asha_epochs(strategy: Strategy, evaluate: Evaluate) -> int:
+def _asha_epochs(strategy: Strategy, evaluate: Evaluate, executor: RayExecutorConfig) -> int:
     """The epoch count ASHA stops trials within; refuses what it cannot stop early."""
+    name = executor.scheduler
     objectives = tuple(getattr(strategy, "objectives", ("val_acc",)))
-    unmeasured = [name for name in objectives if name not in ASHA_OBJECTIVES]
+    unmeasured = [objective for objective in objectives if objective not in ASHA_OBJECTIVES]
     if unmeasured:
-        raise ExecutorError(f"executor.scheduler=asha: a trial stopped early has no {', '.join(unmeasured)} "
+        raise ExecutorError(f"executor.scheduler={name}: a trial stopped early has no {', '.join(unmeasured)} "
                             f"(measured by a finished run only); search objectives must be among "
                             f"{', '.join(ASHA_OBJECTIVES)}")
     if not takes_keyword(evaluate, "progress"):
-        raise ExecutorError("executor.scheduler=asha stops trials between epochs: it needs an evaluator that "
-                            "reports each epoch (evaluator=proxy)")
+        raise ExecutorError(f"executor.scheduler={name} stops trials between epochs: it needs an evaluator that "
+                            f"reports each epoch (evaluator=proxy)")
     from nasbench.train.trainer import TrainerConfig
 
     trainer = getattr(evaluate, "trainer", None) or {}
-    return int(trainer.get("epochs", TrainerConfig.epochs))
+    epochs = int(trainer.get("epochs", TrainerConfig.epochs))
+    if executor.min_epochs > epochs:
+        raise ExecutorError(f"executor.min_epochs: {executor.min_epochs} is more than the {epochs} epochs of a "
+                            f"full run")
+    return epochs
 
 
-def _asha(max_epochs: int, stopped: set[str]) -> Any:
+def _asha(max_epochs: int, executor: RayExecutorConfig, stopped: set[str]) -> Any:
+    """Tune's ASHA for ``executor.scheduler``: one bracket (asha, halving) or, for
+    hyperband, one per first rung of the local Hyperband (``brackets.rungs_above_min``)."""
     from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 
     from nasbench.executors.trial import FINAL_KEY, TIME_ATTR
@@ -202,8 +217,10 @@ def _asha(max_epochs: int, stopped: set[str]) -> Any:
                 stopped.add(trial.trial_id)
             return decision
 
-    return RecordingASHA(time_attr=TIME_ATTR, max_t=max_epochs, grace_period=ASHA_GRACE_PERIOD,
-                         reduction_factor=ASHA_REDUCTION_FACTOR)
+    eta, min_epochs = int(executor.eta), int(executor.min_epochs)
+    brackets = rungs_above_min(min_epochs, max_epochs, eta) + 1 if executor.scheduler == "hyperband" else 1
+    return RecordingASHA(time_attr=TIME_ATTR, max_t=max_epochs, grace_period=min_epochs, reduction_factor=eta,
+                         brackets=brackets)
 
 
 def _trial_name(trial: Any) -> str:
@@ -246,16 +263,16 @@ class RayExecutor:
         report_until: int | None = None
         stopped: set[str] = set()
         scheduler = None
-        if executor.scheduler == "asha":
-            report_until = _asha_epochs(strategy, evaluate)
-            scheduler = _asha(report_until, stopped)
+        if executor.scheduler is not None:
+            report_until = _asha_epochs(strategy, evaluate, executor)
+            scheduler = _asha(report_until, executor, stopped)
         ensure_ray(executor)
         check_resources(executor)
         recorder = SearchRecorder(strategy, budget, store, progress, on_record, label="search (ray)")
         registry = TrialRegistry()
         searcher = StrategySearcher(recorder, max_concurrent=int(executor.max_concurrent_trials), registry=registry,
                                     max_failures=int(executor.max_failures), scheduler_stopped=stopped,
-                                    max_epochs=report_until)
+                                    max_epochs=report_until, scheduler_name=executor.scheduler)
         resources = {"cpu": float(executor.cpus_per_trial), "gpu": float(executor.gpus_per_trial)}
         storage = Path(run_dir) / EXPERIMENTS
         tuner = tune.Tuner(

@@ -60,11 +60,12 @@ class StrategySearcher(Searcher):
     ``on_trial_complete`` records, both through the search loop's ``SearchRecorder``
     (the same bookkeeping as a local search, so the run directory is the same).
     ``scheduler_stopped``: ids of the trials that the scheduler (ASHA) stopped early,
-    filled by the scheduler wrapper.
+    filled by the scheduler wrapper; ``scheduler_name`` labels them (``stopped_by``).
     """
 
     def __init__(self, recorder: SearchRecorder, max_concurrent: int, registry: TrialRegistry, max_failures: int,
-                 scheduler_stopped: set[str] | None = None, max_epochs: int | None = None) -> None:
+                 scheduler_stopped: set[str] | None = None, max_epochs: int | None = None,
+                 scheduler_name: str | None = None) -> None:
         super().__init__(metric=METRIC, mode="max")
         self.recorder = recorder
         self.max_concurrent = max_concurrent
@@ -72,6 +73,7 @@ class StrategySearcher(Searcher):
         self.max_failures = max_failures
         self.scheduler_stopped = scheduler_stopped if scheduler_stopped is not None else set()
         self.max_epochs = max_epochs
+        self.scheduler_name = scheduler_name or "asha"
         self.fatal: BaseException | None = None
         self._live: dict[str, tuple[Candidate, float]] = {}  # Tune trial id -> (candidate, dispatched)
 
@@ -124,8 +126,9 @@ class StrategySearcher(Searcher):
             if trial_id not in self.scheduler_stopped:
                 return None  # the experiment stopped mid-trial (Ctrl-C): evaluate it again later
             total = f" of {self.max_epochs}" if self.max_epochs else ""
-            evaluation.message = f"stopped early by the ASHA scheduler after epoch {evaluation.epochs_run}{total}"
-            evaluation.settings = {**evaluation.settings, "stopped_by": "asha"}
+            evaluation.message = (f"stopped early by the {self.scheduler_name} scheduler after epoch "
+                                  f"{evaluation.epochs_run}{total}")
+            evaluation.settings = {**evaluation.settings, "stopped_by": self.scheduler_name}
         return HistoryRecord(candidate, evaluation, float(result.get(STARTED_KEY, dispatched)), now)
 
     # -- Tune's experiment checkpoints (our own resume reads the run directory) --------

@@ -156,7 +156,7 @@ def test_lost_state_file_loses_and_repeats_nothing(tmp_path):
 
 
 def test_settings_are_checked():
-    with pytest.raises(LocalExecutorError, match="executor.eta: 1 must be >= 2"):
+    with pytest.raises(LocalExecutorError, match="executor.eta: 1 must be an integer >= 2"):
         LocalExecutorConfig(scheduler="halving", eta=1)
     with pytest.raises(LocalExecutorError, match="executor.scheduler: 'asha' is not null or one of halving"):
         LocalExecutorConfig(scheduler="asha")
@@ -169,7 +169,7 @@ def test_settings_are_checked():
 def test_config_names_the_bad_setting():
     import nasbench
 
-    with pytest.raises(ConfigError, match="executor.min_epochs: 0 must be >= 1"):
+    with pytest.raises(ConfigError, match="executor.min_epochs: 0 must be an integer >= 1"):
         nasbench.search("nasbench201", evaluator="nasbench201", trials=1,
                         overrides=["executor.scheduler=halving", "executor.min_epochs=0"])
 

@@ -12,13 +12,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from nasbench.config import CONF_DIR, validate
 from nasbench.driver import restore_run
-from nasbench.executors.ray_executor import ExecutorError
+from nasbench.executors.ray_executor import ExecutorError, RayExecutor, RayExecutorConfig, _asha
 from nasbench.factories import make_parts
 from nasbench.run_store import RunStore
 from nasbench.search import main, run_from_config
@@ -118,9 +119,11 @@ def test_failures_are_recorded_and_dead_workers_retried(ray_session, tmp_path):
     assert store.load_state()["told"] == 10 and store.load_state()["pending"] == {}
 
 
-def test_asha_stops_weak_candidates_and_records_their_fidelity(ray_session, tmp_path):
+@pytest.mark.parametrize("scheduler", ["asha", pytest.param("hyperband", marks=pytest.mark.slow)])
+def test_asha_stops_weak_candidates_and_records_their_fidelity(ray_session, tmp_path, scheduler):
+    np.random.seed(0)  # Tune's ASHA draws each trial's bracket from numpy's global generator
     executor, strategy, evaluate, budget, store = parts(
-        ["search=random", "budget.trials=12", "executor.scheduler=asha", "trainer.epochs=4"], tmp_path)
+        ["search=random", "budget.trials=12", f"executor.scheduler={scheduler}", "trainer.epochs=4"], tmp_path)
     executor.run(strategy, Epochwise(evaluate, epochs=4), budget, store)
     history = rows(tmp_path)
     assert sorted(r["trial"] for r in history) == list(range(12))
@@ -128,9 +131,31 @@ def test_asha_stops_weak_candidates_and_records_their_fidelity(ray_session, tmp_
     assert stopped and len(stopped) < 12
     for record in stopped:
         result = record["result"]
-        assert record["status"] == "ok" and result["message"].startswith("stopped early by the ASHA scheduler")
+        assert record["status"] == "ok" and result["settings"]["stopped_by"] == scheduler
+        assert result["message"].startswith(f"stopped early by the {scheduler} scheduler after epoch")
         assert result["val_acc"] == result["val_curve"][-1] and len(result["val_curve"]) == result["epochs_run"]
-    assert all(r["result"]["settings"].get("stopped_by") != "asha" for r in history if r["result"]["epochs_run"] == 4)
+    assert all("stopped_by" not in r["result"]["settings"] for r in history if r["result"]["epochs_run"] == 4)
+
+
+@pytest.mark.parametrize("scheduler, eta, min_epochs, epochs, rungs", [
+    ("asha", 3, 1, 9, [[9, 3, 1]]),
+    ("halving", 2, 2, 8, [[8, 4, 2]]),
+    ("hyperband", 3, 1, 9, [[9, 3, 1], [9, 3], [9]]),  # Hyperband's brackets s = 2, 1, 0 (Li et al., 2018)
+])
+def test_the_ray_schedulers_rungs_are_those_of_the_local_ones(scheduler, eta, min_epochs, epochs, rungs):
+    config = RayExecutorConfig(scheduler=scheduler, eta=eta, min_epochs=min_epochs)
+    asha = _asha(epochs, config, set())
+    assert [[milestone for milestone, _ in bracket._rungs] for bracket in asha._brackets] == rungs
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"scheduler": "halving", "eta": 1}, "executor.eta: 1 must be an integer >= 2"),
+    ({"scheduler": "hyperband", "min_epochs": 0}, "executor.min_epochs: 0 must be an integer >= 1"),
+    ({"scheduler": "median"}, "executor.scheduler: 'median' is not null or one of asha, halving, hyperband"),
+])
+def test_bad_scheduler_settings_are_refused_in_one_line(settings, message):
+    with pytest.raises(ExecutorError, match=message):
+        RayExecutor(RayExecutorConfig(**settings))
 
 
 @pytest.mark.parametrize("overrides, message", [
