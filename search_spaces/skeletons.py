@@ -36,6 +36,7 @@ from typing import Any, Mapping, Sequence
 
 from .dsl import chain, edge, head, layer, network, stage
 from .spaces.cell_spaces import TwoInputCellSpace, cell_space
+from .value_kinds import field_kind_problem
 
 SKELETONS = ("cifar", "imagenet")
 IMAGENET_PRESETS = ("mobile", "large")
@@ -184,6 +185,10 @@ def resolve_preset(space: str, skeleton: str = "cifar", *, setting: str | None =
     unknown = sorted(set(given) - set(SkeletonPreset.__dataclass_fields__))
     if unknown:
         raise SkeletonError(f"{unknown[0]}: not a skeleton setting")
+    for key, value in given.items():
+        problem = field_kind_problem(SkeletonPreset, key, value)
+        if problem:
+            raise SkeletonError(f"{key}: {problem}")
     values = {**chosen.__dict__, **given}
     if values["stem"] not in STEMS:
         raise SkeletonError(f"stem: {values['stem']!r} is not one of {', '.join(STEMS)}")

@@ -9,6 +9,7 @@ checks them in ``__post_init__`` after calling this one.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -16,6 +17,7 @@ import torch
 
 from nasbench.errors import ConfigError
 from nasbench.train.schedule import SCHEDULES
+from search_spaces.value_kinds import field_kind_problem
 
 AMP_MODES = ("auto", "bf16", "off")
 
@@ -55,6 +57,7 @@ class TrainConfigBase:
     cpu_threads: int = 0  # torch's intra-op threads during the run; 0 keeps the current setting
 
     def __post_init__(self) -> None:
+        self.check_kinds()
         self.check_positive("epochs", "batch_size", "lr", "eval_batch_size")
         self.check_non_negative("momentum", "weight_decay", "warmup_epochs", "cutout", "crop_padding",
                                 "aux_weight", "grad_clip", "cpu_threads")
@@ -69,6 +72,14 @@ class TrainConfigBase:
 
     def error(self, field: str, reason: str) -> TrainConfigError:
         return TrainConfigError(type(self).__name__, field, reason)
+
+    def check_kinds(self) -> None:
+        """Every field of a plain kind (bool, int, float, str; ``Optional`` ones may be None)
+        holds one (an int will do for a float)."""
+        for field in dataclasses.fields(self):
+            problem = field_kind_problem(type(self), field.name, getattr(self, field.name))
+            if problem:
+                raise self.error(field.name, problem)
 
     def check_positive(self, *names: str) -> None:
         for name in names:

@@ -15,6 +15,8 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence, runtime_checkable
 
+from search_spaces.value_kinds import kind_problem
+
 if TYPE_CHECKING:
     from ..genotype import NetworkGenotype
 
@@ -90,4 +92,8 @@ def skeleton_settings(space: str, skeleton: Mapping[str, Any] | None, defaults: 
     if unknown:
         raise SpaceError(f"skeleton.{unknown[0]}: not a setting of the {space} space's network; "
                          f"known: {', '.join(defaults)}")
+    for key, value in given.items():
+        problem = None if defaults[key] is None or value is None else kind_problem(value, type(defaults[key]))
+        if problem:
+            raise SpaceError(f"skeleton.{key}: {problem}")
     return {**defaults, **given}

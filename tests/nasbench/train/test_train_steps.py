@@ -41,6 +41,16 @@ def test_both_configs_extend_one_base_and_keep_their_defaults():
         TrainerConfig(grad_clip=-1)
 
 
+def test_a_setting_of_the_wrong_kind_is_refused_by_name():
+    with pytest.raises(TrainConfigError, match=r"^TrainerConfig\.batch_size: 1\.5 is not an integer$"):
+        TrainerConfig(batch_size=1.5)
+    with pytest.raises(TrainConfigError, match=r"^FullTrainConfig\.nesterov: 'yes' is not true or false$"):
+        FullTrainConfig(nesterov="yes")
+    with pytest.raises(TrainConfigError, match=r"^TrainerConfig\.max_seconds: 'soon' is not a number$"):
+        TrainerConfig(max_seconds="soon")
+    assert TrainerConfig(lr=1, max_seconds=None).lr == 1  # an int is a number; Optional takes None
+
+
 def test_command_line_names_the_bad_option(capsys):
     assert main(["darts_v2", "--data", "digits", "--device", "gpu0"]) == 2
     assert capsys.readouterr().err.startswith("train: --device: 'gpu0' is not a device")
