@@ -89,6 +89,9 @@ def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = N
         if evaluator is None:
             context = EvaluatorContext(space, skeleton, plain["data"], plain["trainer"])
             evaluator = EVALUATORS.constructor(cfg.evaluator.name).from_config(typed(cfg.evaluator), context)
+        check = getattr(executor, "check", None)
+        if check is not None:
+            check(strategy, evaluator)  # what the executor refuses (a scheduler for a lookup), before the run starts
         budget = Budget(trials=cfg.budget.trials, seconds=cfg.budget.seconds,
                         max_consecutive_failures=cfg.budget.max_consecutive_failures)
     except ValueError as exc:  # RegistryError, SpaceError, StrategyError, BudgetError, an evaluator's refusal

@@ -19,7 +19,7 @@ from nasbench.config import CONF_DIR, ConfigSchemaError, check_overrides, group_
 from nasbench.driver import SearchOutcome
 from nasbench.errors import UsageError, run_directory_error
 from nasbench.factories import make_parts
-from nasbench.paths import shown
+from nasbench.paths import runs_dir, shown
 from nasbench.run_lock import LOCK, run_lock
 from nasbench.run_store import CONFIG, RunStore, RunStoreError
 from nasbench.strategies.base import StrategyError
@@ -198,7 +198,8 @@ def _task(cfg: DictConfig) -> None:
 
 def remove_if_only_hydra(run_dir: Path) -> None:
     """Remove a run directory that holds nothing but what Hydra wrote (and our lock) before the search
-    was refused (``.hydra/`` and an empty log), and its date folder if that is empty."""
+    was refused (``.hydra/`` and an empty log); in the default layout (``./runs/DATE/TIME``) also
+    the date folder and ``runs/`` when that leaves them empty."""
     if not run_dir.is_dir() or (run_dir / CONFIG).exists():
         return
     leftovers = {path.name for path in run_dir.iterdir()}
@@ -207,8 +208,12 @@ def remove_if_only_hydra(run_dir: Path) -> None:
     if (run_dir / "search.log").is_file() and (run_dir / "search.log").stat().st_size:
         return
     shutil.rmtree(run_dir, ignore_errors=True)
-    if run_dir.parent.is_dir() and not any(run_dir.parent.iterdir()):
-        run_dir.parent.rmdir()
+    if run_dir.resolve().parent.parent != runs_dir().resolve():
+        return  # a directory the user named: its parents are theirs
+    for folder in (run_dir.parent, run_dir.parent.parent):
+        if not folder.is_dir() or any(folder.iterdir()):
+            break
+        folder.rmdir()
 
 
 def _resume_in_place(arguments: Sequence[str]) -> list[str]:

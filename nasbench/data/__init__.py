@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from nasbench.data.cifar import DatasetNotFoundError, load_cifar10, load_cifar100
+from nasbench.data.cifar import DatasetNotFoundError, check_cifar10, check_cifar100, load_cifar10, load_cifar100
 from nasbench.data.digits import load_digits
 from nasbench.data.image_folder import ImageFolderError, check_image_folder, load_image_folder
 from nasbench.data.splits import DatasetSplits
@@ -24,13 +24,14 @@ DATASETS: Registry[DatasetSplits] = Registry("data", [
 ])
 """The one registry of data sets: a name maps to a ``DatasetLoader``."""
 
-DATASET_CHECKS: Registry[list[str]] = Registry("data check", [
+DATASET_CHECKS: Registry[object] = Registry("data check", [
+    ("cifar10", check_cifar10),
+    ("cifar100", check_cifar100),
     ("image_folder", check_image_folder),
 ])
 """Checks that need no image decoded, run when a search is set up (``check_dataset``),
-so that a bad folder is one line before the first candidate rather than a failure in
-each. A data set without an entry (digits, CIFAR: found or downloaded at load time) has
-nothing to check up front."""
+so that missing data or a bad folder is one line before the first candidate rather than
+a failure in each. CIFAR is found (or downloaded) then; digits ship with scikit-learn."""
 
 
 def check_dataset(name: str, root: str | Path | None) -> None:

@@ -240,11 +240,7 @@ def load_cifar(spec: CifarArchive, root: str | Path | None, *, seed: int = 0,
     (``None``: the user's data cache, ``nasbench.paths.data_cache_dir()``); ``downloader`` is
     how the archive is fetched when neither is there and ``download`` is on.
     """
-    if root is None:
-        from nasbench.paths import data_cache_dir
-
-        root = data_cache_dir()
-    folder = locate(spec, root, download=download, downloader=downloader)
+    folder = locate(spec, _root_or_cache(root), download=download, downloader=downloader)
     images, labels = read_batches(folder, spec.train_files, spec.label_key)
     test_images, test_labels = read_batches(folder, spec.test_files, spec.label_key)
     return build_splits(images, labels, test_images, test_labels, val_size=val_size, seed=seed,
@@ -268,3 +264,23 @@ def load_cifar100(root: str | Path | None, *, seed: int = 0, train_fraction: flo
     return load_cifar(CIFAR100, root, seed=seed, train_fraction=train_fraction,
                       resolution=resolution, val_size=val_size, download=download,
                       downloader=downloader)
+
+
+def _root_or_cache(root: str | Path | None) -> str | Path:
+    """``root``, or the user's data cache (``nasbench.paths.data_cache_dir()``) for None."""
+    if root is None:
+        from nasbench.paths import data_cache_dir
+
+        return data_cache_dir()
+    return root
+
+
+def check_cifar10(root: str | Path | None) -> None:
+    """Find (or download) CIFAR-10 when a search is set up: missing data is one line then,
+    not a failure in every candidate."""
+    locate(CIFAR10, _root_or_cache(root))
+
+
+def check_cifar100(root: str | Path | None) -> None:
+    """As :func:`check_cifar10`, for CIFAR-100."""
+    locate(CIFAR100, _root_or_cache(root))

@@ -82,6 +82,11 @@ class LocalExecutor:
         return SuccessiveHalving(config.scheduler, config.eta, config.min_epochs, top, full,
                                  resume=takes_keyword(evaluate, "checkpoint", var_keyword=False))
 
+    def check(self, strategy: Strategy, evaluate: Evaluate) -> None:
+        """Refuse settings that cannot work with this evaluator (``LocalExecutorError``)."""
+        del strategy  # every strategy runs locally
+        self.scheduler(evaluate)
+
     def run(self, strategy: Strategy, evaluate: Evaluate, budget: Budget, store: Store, progress: bool = True,
             on_record: Callable[[HistoryRecord], None] | None = None) -> SearchOutcome:
         return run_search(strategy, evaluate, budget, store, progress=progress, on_record=on_record,

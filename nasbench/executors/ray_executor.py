@@ -248,6 +248,12 @@ class RayExecutor:
     def from_config(cls, settings: RayExecutorConfig) -> "RayExecutor":
         return cls(settings)
 
+    def check(self, strategy: Strategy, evaluate: Evaluate) -> None:
+        """Refuse a scheduler this strategy's objectives or this evaluator cannot serve
+        (``ExecutorError``), before Ray starts."""
+        if self.config.scheduler is not None:
+            _asha_epochs(strategy, evaluate, self.config)
+
     def run(self, strategy: Strategy, evaluate: Evaluate, budget: Budget, store: Store, progress: bool = False,
             on_record: Callable[[HistoryRecord], None] | None = None) -> SearchOutcome:
         """Search until the budget is spent, resuming from ``store`` if it holds a run."""

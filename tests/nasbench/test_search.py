@@ -82,6 +82,35 @@ def test_bad_command_lines_get_one_line_and_exit_2(arguments, message, capsys):
     assert err.startswith(f"search: {message}") and "\n" not in err
 
 
+@pytest.mark.parametrize("arguments, message", [
+    (["+space=nasnet", "trainer.epochs=abc"], "TrainerConfig.epochs: 'abc' is not an integer"),
+    (["+space=nasnet", "trainer.epochs=1.5"], "TrainerConfig.epochs: 1.5 is not an integer"),
+    (["+space=nasnet", "trainer.flip=maybe"], "TrainerConfig.flip: 'maybe' is not true or false"),
+    (["+space=nasnet", "space.skeleton.filters=abc"], "F: 'abc' is not an integer"),
+    (["+space=nasbench201", "space.skeleton.filters=abc"], "skeleton.filters: 'abc' is not an integer"),
+    (TABLE + ["executor.scheduler=halving"], "executor.scheduler stops candidates between epochs"),
+    (["+space=nasnet", "data=cifar10"], "cifar10 not found: looked for"),
+])
+def test_bad_settings_are_refused_before_the_run_starts(arguments, message, capsys, tmp_path, monkeypatch):
+    """One line, exit 2, and no run directory left behind (the data check offline: the
+    archive is neither in $NASBENCH_DATA nor downloadable)."""
+    import nasbench.data.cifar as cifar
+
+    def offline(url, destination):
+        raise OSError("offline")
+
+    monkeypatch.setattr(cifar, "urllib_download", offline)
+    monkeypatch.setenv("NASBENCH_DATA", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["search"])
+    with pytest.raises(SystemExit) as stop:
+        main([*arguments, "progress=false"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"search: {message}") and "\n" not in err
+    assert not (tmp_path / "runs").exists()
+
+
 def test_precheck_accepts_sweeps():
     assert precheck(TABLE + ["search=random,evolution", "seed=0,1"]) is None
 
