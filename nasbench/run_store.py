@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +66,11 @@ class HistoryRecord:
 
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write a file so that a reader sees the old or the new content, never a part."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    """Write a file so that a reader sees the old or the new content, never a part. It is
+    created as any file is (mode 0666 less the umask; ``mkstemp``'s 0600 would hide a
+    run's results from the other users of shared storage)."""
+    temporary = str(path.parent / f".{path.name}.{uuid.uuid4().hex}")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(payload)

@@ -195,3 +195,20 @@ def test_replay_of_an_asynchronous_search_asks_what_had_started_before_each_resu
             in_flight.append((live.ask(), next(clock)))
     restored = restore_run(strategy(), store)  # no state file: replayed
     assert len(restored.history) == 16 and restored.pending == []
+
+
+def test_files_are_written_with_the_users_umask(tmp_path):
+    """A run's results are readable by whoever may read the user's other files (mkstemp's
+    0600 was not), and no temporary file is left beside them."""
+    import os
+
+    from nasbench.run_store import atomic_write_text
+
+    previous = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "best.json", "{}")
+        atomic_write_text(tmp_path / "best.json", '{"again": 1}')
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "best.json").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["best.json"]
