@@ -45,7 +45,8 @@ def summary_markdown(history: Sequence[HistoryRecord], top: int = 10,
               "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for rank, record in enumerate(finished[:top], start=1):
         result = record.result
-        lines.append(f"| {rank} | {record.candidate.trial} | `{record.candidate.key}` | {result.val_acc:.4f} | "
+        key = record.candidate.key.replace("|", "\\|")  # a pipe ends a table cell, even inside backticks (GFM)
+        lines.append(f"| {rank} | {record.candidate.trial} | `{key}` | {result.val_acc:.4f} | "
                      f"{result.epochs_run} | "
                      f"{'' if result.test_acc is None else f'{result.test_acc:.4f}'} | "
                      f"{'' if result.params is None else f'{result.params:,}'} | "

@@ -4,6 +4,7 @@ run or of its ``best.json`` builds the same one."""
 from __future__ import annotations
 
 import json
+import re
 
 import nasbench
 from nasbench.rebuild import main as rebuild_main
@@ -41,3 +42,18 @@ def test_the_summary_says_how_many_epochs_each_row_trained_and_which_rows_it_lea
     assert "The 10 best of the 12 finished, by val_acc:" in summary
     assert "| 1 | 11 | `k11` | 0.5500 | 3 |" in summary and "`k1`" not in summary
     assert "best of" not in summary_markdown(history[:10])
+
+
+def test_a_key_with_pipes_stays_in_its_table_cell():
+    """NAS-Bench-201 keys are spelt with ``|``, which would split a Markdown table's row."""
+    from nasbench.report import summary_markdown
+    from nasbench.result import EvalResult
+    from nasbench.run_store import HistoryRecord
+    from nasbench.strategies.base import Candidate
+
+    key = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|"
+    summary = summary_markdown([HistoryRecord(Candidate(0, key, key, 0), EvalResult(status="ok", val_acc=0.5),
+                                              0.0, 1.0)])
+    row = next(line for line in summary.splitlines() if line.startswith("| 1 |"))
+    cells = re.split(r"(?<!\\)\|", row)[1:-1]
+    assert len(cells) == 9 and cells[2].strip().replace("\\|", "|") == f"`{key}`"
