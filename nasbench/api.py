@@ -67,6 +67,9 @@ def search(space: str | Space = "nasnet", *, strategy: Any = "evolution", evalua
     command line (``"trainer.epochs=2"``). Returns the ``SearchOutcome`` (``.best``,
     ``.history``).
     """
+    for argument, given in (("strategy_params", strategy_params), ("skeleton", skeleton)):
+        if given is not None and not isinstance(given, Mapping):
+            raise ConfigError(f"{argument}: a mapping of settings (a dict), not a {type(given).__name__}")
     overrides = [overrides] if isinstance(overrides, str) else list(overrides)  # one override as a string
     names = [f"+space={space}"] if isinstance(space, str) else []
     for group, part in (("search", strategy), ("evaluator", evaluator), ("executor", executor), ("data", data)):

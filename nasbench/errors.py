@@ -26,7 +26,10 @@ class RunDirectoryError(UsageError):
 
 
 def run_directory_error(exc: OSError, run_dir: object) -> RunDirectoryError:
-    """One line naming the path, the cause and how to continue."""
+    """One line naming the path, the cause and how to continue (a file where the run
+    directory should be holds no run to continue)."""
+    if os.path.exists(str(run_dir)) and not os.path.isdir(str(run_dir)):
+        return RunDirectoryError(f"run directory {run_dir} is a file; give a directory (new or a run's)")
     where = exc.filename or run_dir
     cause = exc.strerror or str(exc)
     return RunDirectoryError(f"cannot write {where}: {cause}; every finished candidate is in {run_dir}/history.jsonl; "

@@ -75,6 +75,8 @@ def test_bad_names_are_one_line_typed_errors():
         nasbench.search(**TABLE, trials=0)
     with pytest.raises(ConfigError, match="budget.trails"):
         nasbench.search(**TABLE, trials=2, overrides=["budget.trails=3"])
+    with pytest.raises(ConfigError, match=r"strategy_params: a mapping of settings \(a dict\), not a list"):
+        nasbench.search(**TABLE, trials=2, strategy_params=[1, 2])
     assert issubclass(ConfigError, nasbench.UsageError) and nasbench.ConfigError is ConfigError
     assert CONF_DIR.is_dir() and CONF_DIR.parent.name == "nasbench"
 
@@ -99,6 +101,13 @@ def test_a_run_directory_is_continued_only_with_its_own_settings(tmp_path):
             nasbench.search(**{**table, **changed}, trials=6, run_dir=tmp_path)
         assert (tmp_path / "config.yaml").read_text() == config
     assert len(nasbench.search(**table, trials=6, run_dir=tmp_path).history) == 6  # more budget: continued
+
+
+def test_a_file_given_as_the_run_directory_is_named_as_such(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(nasbench.UsageError, match=r"run directory .*notes.txt is a file; give a directory"):
+        nasbench.search(**TABLE, trials=2, run_dir=tmp_path / "notes.txt")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
 def test_one_objective_and_one_override_may_be_plain_strings():
