@@ -24,6 +24,7 @@ from nasbench.oneshot.spos import Spos
 from search_spaces.registry import Registry
 from search_spaces.spaces.base import Space
 from search_spaces.supernet import Supernet
+from search_spaces.value_kinds import parameter_problems
 
 ONESHOT_METHODS: Registry[OneShotMethod] = Registry("one-shot search", [
     ("darts", Darts),
@@ -51,6 +52,9 @@ class OneShotRecipe:
         submitted the job, so that Ray's start-up counts too."""
         began = time.time() if began is None else began
         constructor = ONESHOT_METHODS.constructor(self.name)
+        problem = parameter_problems(constructor, dict(self.params))
+        if problem:
+            raise OneShotError(f"search.params.{problem[0]}: {problem[1]}")
         splits = load_splits(self.data)
         channels, height, _ = splits.input_shape
         supernet = Supernet(self.space, self.skeleton, num_classes=splits.num_classes, input_size=height,

@@ -14,33 +14,34 @@ from nasbench.strategies.base import Candidate, Strategy, StrategyError, derive_
 from nasbench.strategies.budget import Budget, BudgetError
 from search_spaces.registry import Registry, RegistryError
 from search_spaces.spaces.base import Space
+from search_spaces.value_kinds import parameter_problems
 
 OPTUNA_JOURNAL = "optuna.journal"
 
 
 def _random(space: Space, seed: int = 0, run_dir: Path | None = None, **params: Any) -> Strategy:
     from nasbench.strategies.random_search import RandomSearch
-    return RandomSearch(space, seed=seed, **params)
+    return RandomSearch(space, seed=seed, **checked_params(RandomSearch, params))
 
 
 def _evolution(space: Space, seed: int = 0, run_dir: Path | None = None, **params: Any) -> Strategy:
     from nasbench.strategies.evolution import RegularizedEvolution
-    return RegularizedEvolution(space, seed=seed, **params)
+    return RegularizedEvolution(space, seed=seed, **checked_params(RegularizedEvolution, params))
 
 
 def _reinforce(space: Space, seed: int = 0, run_dir: Path | None = None, **params: Any) -> Strategy:
     from nasbench.strategies.reinforce import Reinforce
-    return Reinforce(space, seed=seed, **params)
+    return Reinforce(space, seed=seed, **checked_params(Reinforce, params))
 
 
 def _local(space: Space, seed: int = 0, run_dir: Path | None = None, **params: Any) -> Strategy:
     from nasbench.strategies.local_search import LocalSearch
-    return LocalSearch(space, seed=seed, **params)
+    return LocalSearch(space, seed=seed, **checked_params(LocalSearch, params))
 
 
 def _bananas(space: Space, seed: int = 0, run_dir: Path | None = None, **params: Any) -> Strategy:
     from nasbench.strategies.bananas import Bananas
-    return Bananas(space, seed=seed, **params)
+    return Bananas(space, seed=seed, **checked_params(Bananas, params))
 
 
 def _optuna(default_sampler: str) -> Any:
@@ -55,8 +56,17 @@ def _optuna(default_sampler: str) -> Any:
         if "objectives" in params:  # one objective may be given as its name
             objectives = params["objectives"]
             params["objectives"] = (objectives,) if isinstance(objectives, str) else tuple(objectives)
-        return OptunaStrategy(space, seed=seed, **params)
+        return OptunaStrategy(space, seed=seed, **checked_params(OptunaStrategy, params))
     return construct
+
+
+def checked_params(strategy: type, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` for ``strategy``'s constructor, refused (``StrategyError``) when one is
+    not of the plain kind its annotation asks for (``population_size=abc``)."""
+    problem = parameter_problems(strategy, params)
+    if problem:
+        raise StrategyError(f"search.params.{problem[0]}: {problem[1]}")
+    return params
 
 
 def _inside(path: Path, run_dir: Path) -> Path:

@@ -89,6 +89,8 @@ def test_bad_command_lines_get_one_line_and_exit_2(arguments, message, capsys):
     (["+space=nasnet", "space.skeleton.filters=abc"], "F: 'abc' is not an integer"),
     (["+space=nasbench201", "space.skeleton.filters=abc"], "skeleton.filters: 'abc' is not an integer"),
     (TABLE + ["executor.scheduler=halving"], "executor.scheduler stops candidates between epochs"),
+    (TABLE + ["search=evolution", "search.params.population_size=abc"],
+     "search.params.population_size: 'abc' is not an integer"),
     (["+space=nasnet", "data=cifar10"], "cifar10 not found: looked for"),
 ])
 def test_bad_settings_are_refused_before_the_run_starts(arguments, message, capsys, tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from nasbench.config import CONF_DIR
+from nasbench.config import CONF_DIR, validate
 from nasbench.errors import ConfigError
 from nasbench.factories import make_parts
 from nasbench.result import EvalResult
@@ -71,7 +71,7 @@ def test_a_darts_format_seed_becomes_a_point_of_the_darts_space(tmp_path):
             "('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), "
             "('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])")
     cfg = composed(["+space=darts", "search=random", f"search.seed_points=[{json.dumps(text)}]"])
-    strategy = make_parts(cfg, tmp_path).strategy
+    strategy = make_parts(validate(cfg), tmp_path).strategy
     assert strategy.ask().point == published_point("darts_v2")
 
 
@@ -81,7 +81,7 @@ def test_a_darts_format_seed_becomes_a_point_of_the_darts_space(tmp_path):
 ])
 def test_a_bad_seed_point_is_one_line_naming_it(tmp_path, seed, message):
     with pytest.raises(ConfigError, match=message):
-        make_parts(composed(TABLE + [f"search.seed_points=[{seed}]"]), tmp_path)
+        make_parts(validate(composed(TABLE + [f"search.seed_points=[{seed}]"])), tmp_path)
 
 
 def test_the_report_keeps_what_the_wrapped_strategy_says():
