@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from nasbench.data import check_dataset, load_dataset
 from nasbench.data.splits import DatasetSplits
@@ -20,16 +20,23 @@ from nasbench.evaluators.base import EvaluatorContext
 from nasbench.result import EvalResult
 from nasbench.strategies.base import Candidate
 from nasbench.train.trainer import ProgressCallback, ProxyTrainer, TrainerConfig, TrainingCheckpoint
-from search_spaces.build import build_network
+from search_spaces.build import MAX_PARAMETERS, build_network
 from search_spaces.genotype import GenotypeError
 from search_spaces.spaces.base import Space, SpaceError
 
 
 @dataclass
 class ProxyEvaluatorConfig:
-    """``evaluator=proxy``: the settings live in the ``trainer`` and ``data`` groups."""
+    """``evaluator=proxy``: the training settings live in the ``trainer`` and ``data``
+    groups; ``max_params`` refuses a candidate network larger than that (counted while it
+    is built, before its weights exist) as a failed candidate, not a training run."""
 
     name: str = "proxy"
+    max_params: Optional[int] = None  # None: no limit but build_network's own
+
+    def __post_init__(self) -> None:
+        if self.max_params is not None and self.max_params < 1:
+            raise ValueError(f"evaluator.max_params: {self.max_params} must be >= 1 (or null)")
 
 
 def trainer_config(settings: Mapping[str, Any], seed: int) -> TrainerConfig:
@@ -48,8 +55,10 @@ class ProxyEvaluator:
     Config = ProxyEvaluatorConfig
 
     def __init__(self, space: Space, skeleton: Mapping[str, Any] | None = None,
-                 data: Mapping[str, Any] | None = None, trainer: Mapping[str, Any] | None = None):
+                 data: Mapping[str, Any] | None = None, trainer: Mapping[str, Any] | None = None,
+                 max_params: int | None = None):
         self.space = space
+        self.max_params = max_params
         self.skeleton = dict(skeleton or {})
         self.data = {"name": "digits", **dict(data or {})}
         self.trainer = dict(trainer or {})
@@ -59,8 +68,7 @@ class ProxyEvaluator:
 
     @classmethod
     def from_config(cls, settings: ProxyEvaluatorConfig, context: EvaluatorContext) -> "ProxyEvaluator":
-        del settings  # nothing beyond the trainer and data groups
-        return cls(context.space, context.skeleton, context.data, context.trainer)
+        return cls(context.space, context.skeleton, context.data, context.trainer, max_params=settings.max_params)
 
     def splits(self) -> DatasetSplits:
         if self._splits is None:
@@ -91,7 +99,8 @@ class ProxyEvaluator:
         try:
             genotype = self.space.network(point, num_classes=splits.num_classes, input_size=height,
                                           input_channels=channels, skeleton=self.skeleton)
-            model = build_network(genotype.to_dict(), seed=seed)
+            model = build_network(genotype.to_dict(), seed=seed,
+                                  max_parameters=MAX_PARAMETERS if self.max_params is None else self.max_params)
         except (SpaceError, GenotypeError, ValueError) as exc:
             return EvalResult(status="error", message=f"cannot build the candidate: {exc}", seed=seed)
         result = ProxyTrainer(trainer_config(self.trainer, seed)).fit(model, splits, progress=progress,

@@ -29,3 +29,10 @@ def test_a_misspelt_skeleton_setting_is_an_error_result():
     evaluator = ProxyEvaluator(make_space("darts"), {"cels_per_stage": 1}, {"name": "digits"}, TRAINER)
     result = evaluator.evaluate(point("darts_v2"), seed=0)
     assert result.status == "error" and "skeleton.cels_per_stage" in result.message
+
+
+def test_a_candidate_over_max_params_fails_untrained():
+    evaluator = ProxyEvaluator(make_space("darts"), SKELETON, {"name": "digits"}, TRAINER, max_params=1000)
+    result = evaluator.evaluate(point("darts_v2"), seed=0)
+    assert result.status == "error" and "passes the limit of 1,000 parameters" in result.message
+    assert result.epochs_run == 0 and not result.val_curve
