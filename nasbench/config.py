@@ -78,6 +78,8 @@ def check_overrides(overrides: Sequence[str], conf_dir: Path = CONF_DIR) -> str 
         if "=" not in override or override.startswith("hydra"):
             continue
         key, value = override.split("=", 1)
+        if key == "space":  # the config has no default space to override
+            return f"space={value}: a space is added, not overridden; write +space={value}"
         group = key.lstrip("+~")
         if group not in GROUPS:
             continue
