@@ -19,6 +19,8 @@ from hydra.core.global_hydra import GlobalHydra
 
 from nasbench.config import CONF_DIR, validate
 from nasbench.driver import restore_run
+from nasbench.errors import ConfigError
+from nasbench.evaluators.nasbench201 import NasBench201Table
 from nasbench.executors.ray_executor import ExecutorError, RayExecutor, RayExecutorConfig, _asha
 from nasbench.factories import make_parts
 from nasbench.run_store import RunStore
@@ -45,9 +47,11 @@ def rows(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
 
 
-def parts(overrides, run_dir: Path):
-    """What ``run_from_config`` builds, so that a test can wrap the evaluator."""
-    built = make_parts(validate(composed(TABLE + RAY + overrides)), run_dir)
+def parts(overrides, run_dir: Path, wrap=None):
+    """What ``run_from_config`` builds, so that a test can wrap the evaluator; ``wrap``:
+    the evaluator around the table's that ``make_parts`` gets (its set-up checks see it)."""
+    evaluator = None if wrap is None else wrap(NasBench201Table())
+    built = make_parts(validate(composed(TABLE + RAY + overrides)), run_dir, evaluator=evaluator)
     return built.executor, built.strategy, built.evaluator, built.budget, RunStore(run_dir)
 
 
@@ -123,8 +127,9 @@ def test_failures_are_recorded_and_dead_workers_retried(ray_session, tmp_path):
 def test_asha_stops_weak_candidates_and_records_their_fidelity(ray_session, tmp_path, scheduler):
     np.random.seed(0)  # Tune's ASHA draws each trial's bracket from numpy's global generator
     executor, strategy, evaluate, budget, store = parts(
-        ["search=random", "budget.trials=12", f"executor.scheduler={scheduler}", "trainer.epochs=4"], tmp_path)
-    executor.run(strategy, Epochwise(evaluate, epochs=4), budget, store)
+        ["search=random", "budget.trials=12", f"executor.scheduler={scheduler}", "trainer.epochs=4"], tmp_path,
+        wrap=lambda table: Epochwise(table, epochs=4))
+    executor.run(strategy, evaluate, budget, store)
     history = rows(tmp_path)
     assert sorted(r["trial"] for r in history) == list(range(12))
     stopped = [r for r in history if r["result"]["epochs_run"] < 4]
@@ -163,10 +168,8 @@ def test_bad_scheduler_settings_are_refused_in_one_line(settings, message):
     (["search=nsga2"], "a trial stopped early has no macs"),
 ])
 def test_asha_needs_epochs_and_objectives_a_stopped_trial_has(tmp_path, overrides, message):
-    executor, strategy, evaluate, budget, store = parts(["budget.trials=2", "executor.scheduler=asha", *overrides],
-                                                     tmp_path)
-    with pytest.raises(ExecutorError, match=message):
-        executor.run(strategy, evaluate, budget, store)
+    with pytest.raises(ConfigError, match=message):  # at set-up, before Ray starts or the run is written
+        parts(["budget.trials=2", "executor.scheduler=asha", *overrides], tmp_path)
 
 
 @pytest.mark.slow  # 20-60 s on 2 cores: python -m pytest -m slow
