@@ -15,15 +15,17 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from search_spaces.value_kinds import kind_problem
+
 KINDS: tuple[str, ...] = ("halving", "hyperband")
 
 
 def check_rung_settings(eta: Any, min_epochs: Any) -> str | None:
     """What is wrong with ``executor.eta`` / ``executor.min_epochs`` (None: nothing)."""
-    if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
-        return f"executor.eta: {eta!r} must be an integer >= 2 (the fraction 1/eta goes on)"
-    if isinstance(min_epochs, bool) or not isinstance(min_epochs, int) or min_epochs < 1:
-        return f"executor.min_epochs: {min_epochs!r} must be an integer >= 1"
+    for name, value, least, why in (("eta", eta, 2, " (the fraction 1/eta goes on)"),
+                                    ("min_epochs", min_epochs, 1, "")):
+        if kind_problem(value, int) or value < least:
+            return f"executor.{name}: {value!r} must be an integer >= {least}{why}"
     return None
 
 
