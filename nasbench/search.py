@@ -46,7 +46,7 @@ def precheck(arguments: Sequence[str], conf_dir: Path = CONF_DIR) -> str | None:
     is one line and exit code 2 rather than Hydra's error report."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException
+    from hydra.errors import HydraException, OverrideParseException
     from omegaconf.errors import OmegaConfBaseException
 
     problem = check_overrides(arguments, conf_dir)
@@ -58,6 +58,9 @@ def precheck(arguments: Sequence[str], conf_dir: Path = CONF_DIR) -> str | None:
     try:
         with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
             cfg = compose(config_name="config", overrides=overrides)
+    except OverrideParseException as exc:  # Hydra's grammar: | ~ + [ ] , = and spaces are its own
+        return (f"{str(exc).strip().splitlines()[0]}: cannot parse the override; quote a value holding | ~ + , "
+                f"or spaces, e.g. 'search.seed_points=[\"|nor_conv_3x3~0|+...\"]'")
     except (HydraException, OmegaConfBaseException) as exc:
         message = str(exc).strip().splitlines()[0].rstrip(".")
         if exc.__cause__ is not None and str(exc.__cause__).strip():

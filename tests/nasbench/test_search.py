@@ -71,6 +71,8 @@ def test_resume_continues_with_more_budget(tmp_path):
     ([], "no search space chosen: add +space=NAME, one of amoeba, blocks, darts, nasbench201, nasnet"),
     (["+space=nasbench201", "search=evolutoin"], "search=evolutoin: no such search; choose from "),
     (["space=nasnet"], "space=nasnet: a space is added, not overridden; write +space=nasnet"),
+    (["+space=nasbench201", "search.seed_points=[|none~0|]"],
+     "LexerNoViableAltException: search.seed_points=[|none~0|]: cannot parse the override; quote a value"),
     (["+space=nasbench201", "budget.trails=3"],
      "Could not override 'budget.trails': Key 'trails' is not in struct; did you mean budget.trials?"),
     (["+space=nasbench201", "search=evolution", "search.params.populaton_size=3"],
