@@ -52,6 +52,10 @@ def precheck(arguments: Sequence[str], conf_dir: Path = CONF_DIR) -> str | None:
     problem = check_overrides(arguments, conf_dir)
     if problem:
         return problem
+    for argument in arguments:
+        key, _, value = argument.partition("=")
+        if key in ("hydra.run.dir", "hydra.sweep.dir") and Path(value).expanduser().is_file():
+            return f"{argument}: a file is there; give a directory for the run"
     overrides = [_first_of_sweep(a) for a in arguments
                  if "=" in a and not a.startswith("-") and not a.lstrip("+~").startswith("hydra")]
     GlobalHydra.instance().clear()

@@ -116,6 +116,14 @@ def test_bad_settings_are_refused_before_the_run_starts(arguments, message, caps
     assert not (tmp_path / "runs").exists()
 
 
+def test_a_file_as_hydras_run_directory_is_one_line(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main([*TABLE, f"hydra.run.dir={tmp_path / 'notes.txt'}"]) == 2
+    assert capsys.readouterr().err.strip() == (f"search: hydra.run.dir={tmp_path / 'notes.txt'}: a file is there; "
+                                               f"give a directory for the run")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
 def test_precheck_accepts_sweeps():
     assert precheck(TABLE + ["search=random,evolution", "seed=0,1"]) is None
 
