@@ -141,6 +141,11 @@ class NasBench201Table:
         if not isinstance(context.space, NasBench201Space):
             raise ValueError(f"evaluator=nasbench201 looks up NAS-Bench-201 cells; use +space=nasbench201, "
                              f"not {context.space.name}")
+        data = (context.data or {}).get("name", "digits")
+        if data != "digits" and data != canonical_dataset(settings.dataset):  # digits: the config's default
+            raise ValueError(f"evaluator=nasbench201 looks up evaluator.dataset={settings.dataset}, not data={data}; "
+                             f"pick the table's column with evaluator.dataset "
+                             f"({', '.join(DATASETS)})")
         return cls(path=settings.path, dataset=settings.dataset)
 
     def __call__(self, candidate: Candidate) -> EvalResult:

@@ -147,3 +147,19 @@ def test_a_table_without_a_column_is_refused(tmp_path):
     path.write_text("index,arch\n0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|\n")
     with pytest.raises(ValueError, match="cifar10_valid_acc_12ep"):
         len(NasBench201Table(path))
+
+
+def test_a_data_group_other_than_the_tables_column_is_refused():
+    """data=cifar100 with the table's default column (cifar10) would search CIFAR-10's
+    accuracies under a CIFAR-100 label; the data group's default (digits) is not looked at."""
+    from nasbench.evaluators.base import EvaluatorContext
+    from nasbench.evaluators.nasbench201 import TableEvaluatorConfig
+    from search_spaces.spaces.nasbench201 import NasBench201Space
+
+    space = NasBench201Space()
+    with pytest.raises(ValueError, match="looks up evaluator.dataset=cifar10, not data=cifar100"):
+        NasBench201Table.from_config(TableEvaluatorConfig(), EvaluatorContext(space, data={"name": "cifar100"}))
+    for data, dataset in (("digits", "cifar10"), ("cifar100", "cifar100"), ("cifar10", "cifar10-valid")):
+        chosen = NasBench201Table.from_config(TableEvaluatorConfig(dataset=dataset),
+                                              EvaluatorContext(space, data={"name": data}))
+        assert chosen.dataset == ("cifar100" if dataset == "cifar100" else "cifar10")
