@@ -281,8 +281,9 @@ def make_parser() -> argparse.ArgumentParser:
                                                          ".pt2 torch.export program, .py standalone PyTorch source")
     parser.add_argument("--weights", metavar="PATH", help="load a torchvision/timm state_dict (.pth/.pt) "
                                                           "into the rebuilt network (before --export .pt)")
-    parser.add_argument("--format", choices=CELL_FORMATS, help="print the cell alone: darts (Genotype(...)) "
-                                                               "or nb201 (arch string)")
+    parser.add_argument("--format", choices=CELL_FORMATS,
+                        help="print the cell alone (with --export: write it there): darts (Genotype(...)) "
+                             "or nb201 (arch string)")
     return parser
 
 
@@ -308,7 +309,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--num-classes: expected a positive integer, got {args.num_classes}")
     input_size = parse_input_size(args.input_size) if args.input_size else None
     if args.format:
-        return print_cell(resolve(args.name, args.variant), args.format, args.json)
+        return print_cell(resolve(args.name, args.variant), args.format, args.json, args.export)
     notes: dict[str, Any] = {}
     network = None
     if args.weights:
@@ -340,12 +341,20 @@ def run(args: argparse.Namespace) -> int:
     return 1 if any(check.passed is False for check in checks) else 0
 
 
-def print_cell(source: Resolved, format: str, as_json: bool = False) -> int:
+def print_cell(source: Resolved, format: str, as_json: bool = False, export: str | None = None) -> int:
     """``--format``: print the cell ``source`` stands for in ``format`` (alone, or as a
-    JSON record); a network or a cell without that form is a ``ResolveError``."""
+    JSON record), or with ``export`` write it to that file; a network or a cell without
+    that form is a ``ResolveError``."""
     text = source.cell_text(format)
-    print(json.dumps({"name": source.name, "origin": source.origin, "space": source.space, "format": format,
-                      "cell": text}) if as_json else text)
+    if export:
+        try:
+            Path(export).write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--export: cannot write {export}: {exc.strerror or exc}") from None
+    record = {"name": source.name, "origin": source.origin, "space": source.space, "format": format, "cell": text}
+    if export:
+        record["export"] = export
+    print(json.dumps(record) if as_json else f"exported: {export} ({format} cell)" if export else text)
     return 0
 
 

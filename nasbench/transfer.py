@@ -235,8 +235,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--export", metavar="PATH", help="write the network: .json genotype, .pt TorchScript, "
                                                          ".pt2 torch.export program, .py standalone source; "
                                                          ".txt the cell (DARTS Genotype or NB201 string)")
-    parser.add_argument("--format", choices=CELL_FORMATS, help="print the cell alone: darts (Genotype(...)) "
-                                                               "or nb201 (arch string)")
+    parser.add_argument("--format", choices=CELL_FORMATS,
+                        help="print the cell alone (with --export: write it there): darts (Genotype(...)) "
+                             "or nb201 (arch string)")
     return parser
 
 
@@ -268,7 +269,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     cell = load_cell(args.source, args.space)
     if args.format:
-        return print_cell(cell, args.format, args.json)
+        return print_cell(cell, args.format, args.json, args.export)
     settings = settings.resolved(cell)
     genotype = transfer_genotype(cell, settings)
     summary = measure(genotype)

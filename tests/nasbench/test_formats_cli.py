@@ -89,6 +89,14 @@ def test_format_prints_the_cell_alone(capsys):
     assert (code, record["format"], record["space"]) == (0, "darts", "darts")
 
 
+def test_format_with_export_writes_the_cell_in_that_format(tmp_path, capsys):
+    assert transfer_main(["darts_v2", "--format", "darts", "--export", str(tmp_path / "cell.py")]) == 0
+    assert capsys.readouterr().out.strip() == f"exported: {tmp_path / 'cell.py'} (darts cell)"
+    assert resolve(str(tmp_path / "cell.py")).point == point("darts_v2")
+    assert rebuild_main([NB201_BEST, "--format", "nb201", "--export", str(tmp_path / "cell.txt")]) == 0
+    assert (tmp_path / "cell.txt").read_text() == NB201_BEST + "\n"
+
+
 def test_export_txt_writes_the_cell_that_reads_back(tmp_path, capsys):
     cell_file = tmp_path / "cell.txt"
     argv = [AUTHORS["PC_DARTS_cifar"][0], "--target", "cifar", "--cells", "1", "--filters", "8"]
