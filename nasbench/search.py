@@ -188,7 +188,10 @@ def _task(cfg: DictConfig) -> None:
     if best is None:
         line += ", none finished)"
     elif outcome.answer:
-        line += f", answer: trial {best.candidate.trial}, {outcome.answer}, val_acc {best.result.val_acc:.4f})"
+        line += f", answer: trial {best.candidate.trial}, {outcome.answer}, val_acc {best.result.val_acc:.4f}"
+        if best.result.settings.get("val_acc_of") == "supernet":
+            line += f" of the supernet, every op mixed; the cell alone {best.result.settings['derived_val_acc']:.4f}"
+        line += ")"
     else:
         line += f", best val_acc {best.result.val_acc:.4f} at trial {best.candidate.trial})"
     print(line)

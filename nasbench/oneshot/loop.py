@@ -77,6 +77,18 @@ def accuracy(supernet: Supernet, paths: Paths, images: torch.Tensor, labels: tor
     return correct / max(len(labels), 1)
 
 
+def scored_by(record: HistoryRecord) -> str:
+    """What an epoch's val_acc measured: the derived cell on the supernet's shared weights,
+    or (DARTS) the supernet with every op mixed, the cell alone beside it (discretizing the
+    mixture loses accuracy until the cell is retrained: Zela et al., "Understanding and
+    Robustifying Differentiable Architecture Search", ICLR 2020)."""
+    settings = record.result.settings
+    if settings.get("val_acc_of") != "supernet":
+        return "its val_acc measured on the supernet's shared weights"
+    return (f"its val_acc that of the supernet with every op mixed (the answer alone, on its inherited weights: "
+            f"{settings['derived_val_acc']:.4f})")
+
+
 @dataclass
 class EpochSteps:
     """What an epoch's steps leave for its closing phase: the totals over every rank
@@ -234,11 +246,16 @@ class OneShotSearch:
         point = method.derive()
         val_images, val_labels = self.splits.val
         validation_started = time.time()
-        val_acc = accuracy(self.supernet, method.eval_paths(), val_images, val_labels)
+        paths = method.eval_paths()
+        val_acc = accuracy(self.supernet, paths, val_images, val_labels)
+        scored: dict[str, Any] = {"val_acc_of": "derived cell"}
+        if paths.weights is not None:  # every op mixed (DARTS): the derived cell alone is scored too
+            scored = {"val_acc_of": "supernet", "derived_val_acc": accuracy(
+                self.supernet, Paths(active=self.supernet.paths_of(point)), val_images, val_labels)}
         finished = time.time()
         self._validation_seconds = finished - validation_started
         settings = {"method": method.name, "epoch": epoch, "steps": steps.steps, "cut_short": steps.cut_short,
-                    "train_acc": steps.correct / max(steps.count, 1), **method.epoch_metrics()}
+                    "train_acc": steps.correct / max(steps.count, 1), **scored, **method.epoch_metrics()}
         result = EvalResult(status="ok", val_acc=val_acc, train_loss=steps.loss / max(steps.count, 1),
                             train_seconds=finished - steps.started, cost_seconds=finished - steps.started,
                             device=self.device.type, seed=self.seed, epochs_run=epoch + 1, settings=settings)
@@ -294,9 +311,10 @@ class OneShotSearch:
     def _report(self, store: RunStore, records: list[HistoryRecord], best: HistoryRecord | None) -> None:
         write_report(store, records, self.space, self.supernet.subnet_skeleton(), self.network_inputs(), chosen=best,
                      chosen_because=f"{self.method.name} answers with its last epoch's derived cell. Each row below "
-                                    f"is an epoch's derived cell, its val_acc measured on the supernet's shared "
-                                    f"weights; train the answer alone (transfer RUN_DIR, or evaluate) to know "
-                                    f"its own accuracy.")
+                                    f"is an epoch's derived cell, "
+                                    f"{'its val_acc measured on the supernet' if best is None else scored_by(best)}; "
+                                    f"train the answer alone (transfer RUN_DIR, or evaluate) to know its own "
+                                    f"accuracy.")
         if best is not None:
             store.write_json(BEST, self.best_json(best))
             weights = {key: value.cpu() for key, value in self.supernet.subnet_state_dict(best.candidate.point).items()}

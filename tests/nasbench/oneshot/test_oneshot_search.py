@@ -28,6 +28,9 @@ def test_a_nasbench201_search_leaves_a_run_directory(tmp_path, method):
     settings = rows[-1]["result"]["settings"]
     assert {"train_acc", "entropy", "skip_connections", "steps", "lr"} <= set(settings)
     assert ("tau" in settings) == (method == "gdas")
+    # DARTS scores the supernet with every op mixed, and the derived cell alone beside it
+    assert settings["val_acc_of"] == ("supernet" if method == "darts" else "derived cell")
+    assert ("derived_val_acc" in settings) == (method == "darts")
     best = json.loads((tmp_path / "best.json").read_text())
     assert best["point"] == rows[-1]["point"] and make_space("nasbench201").contains(best["point"])
     assert best["space"] == "nasbench201" and best["inputs"] == {"num_classes": 10, "input_size": 8,
