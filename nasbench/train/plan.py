@@ -36,7 +36,9 @@ def plan_network(source: str, data: DataSpec, skeleton: SkeletonSettings | None 
     for cells (default: the CIFAR skeleton at the data's own resolution)."""
     from nasbench.transfer import CELLS, SkeletonSettings, transfer_genotype
 
-    resolved = resolve(source, space=space, spaces=CELLS)
+    taken = dataclasses.replace(CELLS, elsewhere="train its network instead: a run's best_network.json, or the "
+                                                  "file python -m nasbench.rebuild SOURCE --export net.json writes")
+    resolved = resolve(source, space=space, spaces=taken)
     if not resolved.is_point:
         native = resolved.network()
         size = native["input_size"]

@@ -56,6 +56,15 @@ def test_command_line_names_the_bad_option(capsys):
     assert capsys.readouterr().err.startswith("train: --device: 'gpu0' is not a device")
 
 
+def test_a_cell_without_a_skeleton_is_sent_to_its_network_file(capsys):
+    nb201 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+    assert main([nb201, "--data", "digits"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "space 'nasbench201' has no cell-network skeleton" in err and "\n" not in err
+    assert err.endswith("train its network instead: a run's best_network.json, or the file "
+                        "python -m nasbench.rebuild SOURCE --export net.json writes")
+
+
 def test_batches_are_disjoint_slices_of_one_order():
     assert batch_layout(20, 8) == (8, 2) and batch_layout(5, 8, world_size=2) == (4, 1)
     order = torch.randperm(20, generator=torch.Generator().manual_seed(0))
