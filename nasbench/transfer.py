@@ -38,7 +38,7 @@ from search_spaces.genotype import GenotypeError
 from search_spaces.ops import OpError
 from search_spaces.published import PUBLISHED
 from search_spaces.skeletons import (AUX_POSITIONS, EVALUATION_SETTINGS, IMAGENET_PRESETS, SKELETONS, STEMS,
-                                     SkeletonError, SkeletonPreset, resolve_preset)
+                                     SkeletonError, SkeletonPreset, resolve_preset, setting_of_space)
 from search_spaces.spaces.base import SpaceError
 from search_spaces.spaces.cell_spaces import cell_space_names
 from search_spaces.zoo.registry import Figures
@@ -82,7 +82,8 @@ class SkeletonSettings:
         network = self.paper_network(cell)
         chosen = {"cells": network.N, "filters": network.F, "num_classes": network.num_classes,
                   "input_size": network.input_size, "stem": network.stem, "aux_position": network.aux_position}
-        return replace(self, setting=self.setting or evaluation_setting(cell),
+        setting = self.setting or evaluation_setting(cell) or setting_of_space(cell.space or "")
+        return replace(self, setting=setting,
                        **{key: value if getattr(self, key) is None else getattr(self, key)
                           for key, value in chosen.items()})
 

@@ -123,6 +123,7 @@ def test_search_run_directory_transfers_as_it_is(capsys, search_run, tmp_path):
     assert code == 0 and record["figures"] == [] and record["pass"] is None
     assert record["source"]["origin"] == "run" and record["source"]["space"] == "nasnet"
     assert record["source"]["point"] == best["point"]
+    assert record["setting"] == "nasnet"  # its space's setting, named (it was null)
     genotype = NetworkGenotype.load(exported).to_dict()
     assert measure(genotype).params == record["params"]
 
