@@ -53,11 +53,11 @@ def export_network(path: str | Path, genotype: Mapping[str, Any], network: nn.Mo
         if cell_text is None:
             raise ExportError(f"--export .txt writes a cell (DARTS Genotype or NB201 string); "
                               f"{genotype.get('name') or 'this network'} is not built around one")
-        _write(path, cell_text + "\n")
+        write_export(path, cell_text + "\n")
     elif suffix == ".json":
-        _write(path, json.dumps(dict(genotype), indent=2) + "\n")
+        write_export(path, json.dumps(dict(genotype), indent=2) + "\n")
     elif suffix == ".py":
-        _write(path, standalone_source(genotype, path.name))
+        write_export(path, standalone_source(genotype, path.name))
     else:
         if network is None:
             raise ExportError(f"--export {suffix} needs the built network")
@@ -68,7 +68,8 @@ def export_network(path: str | Path, genotype: Mapping[str, Any], network: nn.Mo
     return FORMATS[suffix]
 
 
-def _write(path: Path, text: str) -> None:
+def write_export(path: Path, text: str) -> None:
+    """Write an ``--export`` text file; a failure is one ``ExportError`` line."""
     try:
         path.write_text(text)
     except OSError as exc:

@@ -26,7 +26,7 @@ from search_spaces.zoo import Zoo, ZooEntry, ZooError, zoo
 
 from .callable_module import make_callable
 from .errors import UsageError, stdout_closed
-from .export import FORMATS, export_network
+from .export import FORMATS, export_network, write_export
 from .resolve import Resolved, resolve
 from .summary import NetworkSummary, check_figures, format_table, summarize, summary_to_dict
 from .weights import WeightMapping, load_weights, read_state_dict
@@ -346,13 +346,9 @@ def print_cell(source: Resolved, format: str, as_json: bool = False, export: str
     JSON record), or with ``export`` write it to that file; a network or a cell without
     that form is a ``ResolveError``."""
     text = source.cell_text(format)
-    if export:
-        try:
-            Path(export).write_text(text + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--export: cannot write {export}: {exc.strerror or exc}") from None
     record = {"name": source.name, "origin": source.origin, "space": source.space, "format": format, "cell": text}
     if export:
+        write_export(Path(export), text + "\n")
         record["export"] = export
     print(json.dumps(record) if as_json else f"exported: {export} ({format} cell)" if export else text)
     return 0

@@ -69,11 +69,15 @@ class SkeletonSettings:
     aux_position: str | None = None
     setting: str | None = None
 
+    def setting_for(self, cell: Resolved) -> str:
+        """Whose networks ``cell`` is built in: ``setting``, else its paper's or its
+        search's (``evaluation_setting``), else its space's."""
+        return self.setting or evaluation_setting(cell) or setting_of_space(cell.space or "")
+
     def paper_network(self, cell: Resolved) -> SkeletonPreset:
         """The setting's network for ``target`` and ``preset``, as the paper built it."""
         try:
-            return resolve_preset(cell.space or "", self.target, setting=self.setting or evaluation_setting(cell),
-                                  preset=self.preset)
+            return resolve_preset(cell.space or "", self.target, setting=self.setting_for(cell), preset=self.preset)
         except SkeletonError as exc:
             raise UsageError(_as_option(str(exc))) from None
 
@@ -82,8 +86,7 @@ class SkeletonSettings:
         network = self.paper_network(cell)
         chosen = {"cells": network.N, "filters": network.F, "num_classes": network.num_classes,
                   "input_size": network.input_size, "stem": network.stem, "aux_position": network.aux_position}
-        setting = self.setting or evaluation_setting(cell) or setting_of_space(cell.space or "")
-        return replace(self, setting=setting,
+        return replace(self, setting=self.setting_for(cell),
                        **{key: value if getattr(self, key) is None else getattr(self, key)
                           for key, value in chosen.items()})
 
