@@ -30,12 +30,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nasbench.driver import run_search
-from nasbench.executors.ray_executor import RayExecutor, RayExecutorConfig, ensure_ray
-from nasbench.result import EvalResult
-from nasbench.run_store import HistoryRecord, RunStore
-from nasbench.strategies.base import Candidate
-from nasbench.strategies.budget import Budget
+from nasbench.run.loop import run_search
+from nasbench.core.ray_cluster import ensure_ray
+from nasbench.executors.ray_executor import RayExecutor, RayExecutorConfig
+from nasbench.core.result import EvalResult
+from nasbench.run.store import HistoryRecord, RunStore
+from nasbench.core.candidate import Candidate
+from nasbench.core.budget import Budget
 from nasbench.strategies.random_search import RandomSearch
 from search_spaces.spaces.nasbench201 import NasBench201Space
 

@@ -26,8 +26,9 @@ from typing import Any, Sequence
 if __package__ in (None, ""):  # run as a script: make the checkout importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nasbench.evaluators.nasbench201 import DATASETS, NasBench201Table  # noqa: E402
-from nasbench.driver import run_search  # noqa: E402
+from nasbench.evaluators.nasbench201 import NasBench201Evaluator
+from nasbench.tables.nasbench201 import DATASETS
+from nasbench.run.loop import run_search
 from nasbench.strategies import Budget, make_strategy  # noqa: E402
 from search_spaces.spaces.nasbench201 import NasBench201Space  # noqa: E402
 
@@ -39,9 +40,9 @@ PUBLISHED_CIFAR10_OPTIMUM = 94.37
 
 
 @functools.lru_cache(maxsize=None)
-def _table(path: str | None, dataset: str) -> NasBench201Table:
+def _table(path: str | None, dataset: str) -> NasBench201Evaluator:
     """One loaded table per worker process and dataset."""
-    table = NasBench201Table(path, dataset)
+    table = NasBench201Evaluator(path, dataset)
     len(table)  # load now, not inside the first timed search
     return table
 

@@ -36,9 +36,9 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from nasbench.config import CONF_DIR
-from nasbench.factories import make_parts
-from nasbench.search import run_from_config
+from nasbench.config.schema import CONF_DIR
+from nasbench.config.parts import make_parts
+from nasbench.cli.search import run_from_config
 
 METHODS = ("darts", "gdas", "enas", "spos")
 

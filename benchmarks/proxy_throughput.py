@@ -119,9 +119,10 @@ def make_net(name: str, num_classes: int, in_channels: int, width_scale: float) 
     from search_spaces.build import build_network
     from search_spaces.published import published
     from search_spaces.skeletons import cell_network
+    from search_spaces.spaces import cell_space
 
     cell = published("nasnet_a")
-    genotype = cell_network(cell.space, cell.point, "cifar", N=2, F=max(2, round(16 * width_scale)),
+    genotype = cell_network(cell_space(cell.space), cell.point, "cifar", N=2, F=max(2, round(16 * width_scale)),
                             num_classes=num_classes, input_channels=in_channels)
     return build_network(genotype)
 

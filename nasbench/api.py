@@ -2,50 +2,49 @@
 
 ``nasbench.search(...)`` runs the search ``python -m nasbench.search`` runs, from the
 same configs, into the same run directory (resumable, with the same report);
-``nasbench.rebuild(...)`` returns the ``nn.Module`` ``python -m nasbench.rebuild``
-describes. Names are looked up in the registries; objects are accepted where names are
-(a ``Space``, a ``Strategy``, an evaluator callable, an executor), as Optuna accepts a
-sampler instance.
+``nasbench.rebuild(...)`` (``nasbench.networks.rebuild.rebuild``) returns the
+``nn.Module`` ``python -m nasbench.rebuild`` describes. Names are looked up in the
+registries; objects are accepted where names are (a ``Space``, a ``Strategy``, an
+evaluator callable, an executor), as Optuna accepts a sampler instance.
+
+The API layer sits below the commands (``nasbench.cli``) and above the config edge
+(``nasbench.config``); ``run_config`` is the one path from a validated config to a
+finished run directory, which the command line takes too.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import torch.nn as nn
+from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from nasbench.config import CONF_DIR, ConfigSchemaError, check_overrides, validate
-from nasbench.driver import SearchOutcome
-from nasbench.errors import ConfigError, run_directory_error
-from nasbench.factories import SearchParts, make_parts
-from nasbench.oneshot import OneShotSearch
-from nasbench.report import write_report
-from nasbench.run_lock import run_lock
-from nasbench.run_store import CONFIG, MemoryStore, RunStore, Store
+from nasbench.config.compose import compose_overrides
+from nasbench.config.parts import SearchParts, make_parts
+from nasbench.config.schema import ConfigSchemaError, check_overrides, validate
+from nasbench.core.errors import ConfigError, run_directory_error
+from nasbench.networks.rebuild import rebuild
+from nasbench.oneshot import OneShotSearch, run_oneshot
+from nasbench.run.lock import run_lock
+from nasbench.run.loop import SearchOutcome
+from nasbench.run.report import write_report
+from nasbench.run.store import CONFIG, MemoryStore, RunStore, Store
 from search_spaces.spaces.base import Space
+
+__all__ = ["compose_config", "rebuild", "run_config", "search"]
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
     """The search config the command line would compose from ``overrides``
     (``["+space=nasnet", "search=tpe"]``), not yet validated."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
     problem = check_overrides(overrides)
     if problem:
         raise ConfigError(problem)
-    GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-            return compose(config_name="config", overrides=list(overrides))
+        return compose_overrides(overrides)
     except (HydraException, OmegaConfBaseException) as exc:
         raise ConfigError(str(exc).strip().splitlines()[0].rstrip(".")) from None
-    finally:
-        GlobalHydra.instance().clear()
 
 
 def _object_name(part: Any) -> str:
@@ -95,18 +94,29 @@ def search(space: str | Space = "nasnet", *, strategy: Any = "evolution", evalua
                "strategy": None if isinstance(strategy, str) else strategy,
                "evaluator": None if isinstance(evaluator, str) else evaluator,
                "executor": None if isinstance(executor, str) else executor}
+    try:
+        return run_config(cfg, None if run_dir is None else Path(run_dir), objects)
+    except OSError as exc:
+        raise run_directory_error(exc, Path(str(run_dir))) from None
+
+
+def run_config(cfg: DictConfig, run_dir: Path | None, objects: Mapping[str, Any] | None = None) -> SearchOutcome:
+    """Run (or resume) the search a validated ``cfg`` describes in ``run_dir`` (None: in
+    memory), with ``objects`` (``space``, ``strategy``, ``evaluator``, ``executor``) in
+    place of the parts their config groups name. The run directory is locked from its
+    first file on; a run there with other settings is refused; ``config.yaml`` records
+    the config before the first candidate runs."""
+    objects = dict(objects or {})
+    progress = bool(cfg.get("progress", False))
     if run_dir is None:
         return run_parts(make_parts(cfg, None, **objects), MemoryStore(), progress=progress)
-    try:
-        store = RunStore(run_dir)
-        with run_lock(store.run_dir):  # one writer per run directory, from the first file it writes
-            recorded = _recorded(cfg, objects)
-            check_same_run(store, recorded)
-            parts = make_parts(cfg, store.run_dir, **objects)
-            store.write_text(CONFIG, OmegaConf.to_yaml(recorded))
-            return run_parts(parts, store, progress=progress)
-    except OSError as exc:
-        raise run_directory_error(exc, Path(run_dir)) from None
+    store = RunStore(run_dir)
+    with run_lock(store.run_dir):  # one writer per run directory, from the first file it writes
+        recorded = _recorded(cfg, objects)
+        check_same_run(store, recorded)
+        parts = make_parts(cfg, store.run_dir, **objects)
+        store.write_text(CONFIG, OmegaConf.to_yaml(recorded))
+        return run_parts(parts, store, progress=progress)
 
 
 RUN_MAY_CHANGE = ("budget", "progress", "resume")  # what continuing a run may set anew
@@ -150,7 +160,7 @@ def run_parts(parts: SearchParts, store: Store, progress: bool = True) -> Search
     report (``summary.md``, plots, drawings of the best cells). A one-shot search trains
     its supernet in-process and writes its own report."""
     if isinstance(parts.strategy, OneShotSearch):
-        return parts.strategy.run(parts.budget, store, progress=progress)
+        return run_oneshot(parts.strategy, parts.budget, store, progress=progress)
     outcome = parts.executor.run(parts.strategy, parts.evaluator, parts.budget, store, progress=progress)
     if isinstance(store, RunStore):
         inputs = getattr(parts.evaluator, "network_inputs", dict)()  # what the evaluator fed the networks
@@ -166,20 +176,6 @@ def _recorded(cfg: DictConfig, objects: Mapping[str, Any]) -> DictConfig:
     recorded = OmegaConf.to_container(cfg, resolve=True)
     groups = {"space": "space", "strategy": "search", "evaluator": "evaluator", "executor": "executor"}
     for key, part in objects.items():
-        if part is not None and key != "space":
+        if part is not None and key != "space":  # a space object is recorded by its name
             recorded[groups[key]] = {"name": f"object:{_object_name(part)}"}
     return OmegaConf.create(recorded)
-
-
-def rebuild(name: str, *, variant: str | None = None, num_classes: int | None = None,
-            input_size: int | tuple[int, int] | None = None, weights: str | Path | Mapping[str, Any] | None = None,
-            seed: int | None = None) -> nn.Module:
-    """The network ``name`` stands for (a zoo entry or its torchvision/timm name, a
-    genotype file, a published cell, a run directory) as an ``nn.Module``; with
-    ``weights`` a state_dict (file or mapping) loaded into it."""
-    from nasbench.rebuild import build_target, target_for
-
-    size = (input_size, input_size) if isinstance(input_size, int) else input_size
-    target = target_for(name, variant=variant, input_size=size, num_classes=num_classes)
-    return build_target(target, weights=weights, seed=seed)
-

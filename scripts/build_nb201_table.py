@@ -1,6 +1,6 @@
 """Write the NAS-Bench-201 table that ships inside the package, from the shared CSV.
 
-    python scripts/build_nb201_table.py [SOURCE_CSV] [--output nasbench/evaluators/data/nb201.csv.gz]
+    python scripts/build_nb201_table.py [SOURCE_CSV] [--output nasbench/tables/data/nb201.csv.gz]
                                         [--verify N]
 
 SOURCE_CSV defaults to ``../shared/data/nasbench201/nb201.csv`` beside the checkout (its
@@ -25,7 +25,7 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(CHECKOUT))
 
-from nasbench.evaluators.nasbench201 import DATASETS, cost_columns  # noqa: E402
+from nasbench.tables.nasbench201 import DATASETS, cost_columns
 from nasbench.evaluators.nasbench201_costs import dataset_costs, verify_costs  # noqa: E402
 
 DEFAULT_SOURCE = CHECKOUT.parent / "shared" / "data" / "nasbench201" / "nb201.csv"

@@ -35,7 +35,6 @@ from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
 from .dsl import chain, edge, head, layer, network, stage
-from .spaces.cell_spaces import TwoInputCellSpace, cell_space
 from .value_kinds import field_kind_problem
 
 SKELETONS = ("cifar", "imagenet")
@@ -197,13 +196,15 @@ def resolve_preset(space: str, skeleton: str = "cifar", *, setting: str | None =
     return SkeletonPreset(**values)
 
 
-def cell_network(space: str | TwoInputCellSpace, point: Any, skeleton: str = "cifar", *,
+def cell_network(space: Any, point: Any, skeleton: str = "cifar", *,
                  N: int | None = None, F: int | None = None, aux: bool = False,
                  num_classes: int | None = None, input_size: int | None = None, input_channels: int = 3,
                  preset: str = "mobile", stem_multiplier: int = 3, dropout: float | None = None,
                  output: Mapping[str, Sequence[int]] | None = None, aux_position: str | None = None,
                  setting: str | None = None, stem: str | None = None, name: str = "") -> dict[str, Any]:
-    """The network genotype (plain dict, for ``build_network``) of a cell point.
+    """The network genotype (plain dict, for ``build_network``) of a point of ``space``,
+    a two-input cell space (``search_spaces.spaces.cell_spaces.TwoInputCellSpace``: its
+    ``check``, ``cell`` and ``name``; ``search_spaces.spaces.cell_space(name)`` finds one).
 
     ``setting``: whose networks (``EVALUATION_SETTINGS``; default the space's,
     ``SPACE_SETTINGS``); ``skeleton`` and ``preset`` pick one of them; ``N``, ``F``,
@@ -212,8 +213,6 @@ def cell_network(space: str | TwoInputCellSpace, point: Any, skeleton: str = "ci
     "reduce": [...]}``; default the space's rule; a published cell's
     ``implementation_output`` rebuilds its release).
     """
-    if isinstance(space, str):
-        space = cell_space(space)
     space.check(point)
     chosen = resolve_preset(space.name, skeleton, setting=setting, preset=preset, N=N, F=F, stem=stem,
                             aux_position=aux_position, dropout=dropout, num_classes=num_classes,

@@ -25,7 +25,6 @@ each earlier state), including a user's ``TwoInputCellSpace`` with its own op li
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 

@@ -33,7 +33,7 @@ def one_torch_thread():
 def search_overrides():
     """The overrides that pick the registered strategy ``name``: its YAML file, or (one
     without a file of its own) its name on top of tpe's."""
-    from nasbench.config import CONF_DIR
+    from nasbench.config.schema import CONF_DIR
 
     def overrides(name: str) -> list[str]:
         has_yaml = (CONF_DIR / "search" / f"{name}.yaml").exists()

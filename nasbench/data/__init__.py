@@ -1,8 +1,15 @@
-"""Data sets as resident tensors: ``load_dataset(name, root, ...)`` -> :class:`DatasetSplits`."""
+"""Data sets as resident tensors: ``load_dataset(name, root, ...)`` -> :class:`DatasetSplits`.
+
+``DATASETS`` is the one registry of data sets (CIFAR-10/100 from the official tarballs,
+scikit-learn's digits, an image folder); ``splits`` holds the train/validation/test
+tensors every loader returns, and ``load_data_group`` loads what a search's ``data``
+config group names. The package may import core (default paths) and ``search_spaces``
+(its registry) only.
+"""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Mapping, Protocol
 
 from nasbench.data.cifar import DatasetNotFoundError, check_cifar10, check_cifar100, load_cifar10, load_cifar100
 from nasbench.data.digits import load_digits
@@ -52,5 +59,15 @@ def load_dataset(name: str, root: str | Path | None = None, *, seed: int = 0,
                           resolution=resolution, download=download)
 
 
+def load_data_group(data: Mapping[str, Any]) -> DatasetSplits:
+    """The data set a search's ``data`` config group names (``name``, ``root``, ``seed``,
+    ``train_fraction``, ``resolution``), as the proxy evaluator and the one-shot searches
+    load it."""
+    root = data.get("root")
+    return load_dataset(str(data.get("name", "digits")), None if root is None else Path(str(root)).expanduser(),
+                        seed=int(data.get("seed", 0)), train_fraction=float(data.get("train_fraction", 1.0)),
+                        resolution=data.get("resolution"))
+
+
 __all__ = ["DATASETS", "DATASET_CHECKS", "DatasetNotFoundError", "DatasetSplits", "ImageFolderError", "check_dataset",
-           "load_dataset"]
+           "load_data_group", "load_dataset"]

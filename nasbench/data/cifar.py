@@ -237,7 +237,7 @@ def load_cifar(spec: CifarArchive, root: str | Path | None, *, seed: int = 0,
     """Train (45,000), validation (5,000, seeded) and test (10,000) splits of ``spec``.
 
     ``root`` is the directory that holds (or will hold) the archive or its extracted folder
-    (``None``: the user's data cache, ``nasbench.paths.data_cache_dir()``); ``downloader`` is
+    (``None``: the user's data cache, ``nasbench.core.paths.data_cache_dir()``); ``downloader`` is
     how the archive is fetched when neither is there and ``download`` is on.
     """
     folder = locate(spec, _root_or_cache(root), download=download, downloader=downloader)
@@ -267,9 +267,9 @@ def load_cifar100(root: str | Path | None, *, seed: int = 0, train_fraction: flo
 
 
 def _root_or_cache(root: str | Path | None) -> str | Path:
-    """``root``, or the user's data cache (``nasbench.paths.data_cache_dir()``) for None."""
+    """``root``, or the user's data cache (``nasbench.core.paths.data_cache_dir()``) for None."""
     if root is None:
-        from nasbench.paths import data_cache_dir
+        from nasbench.core.paths import data_cache_dir
 
         return data_cache_dir()
     return root

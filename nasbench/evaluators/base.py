@@ -14,8 +14,8 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, runtime_checkable
 
-from nasbench.result import EvalResult
-from nasbench.strategies.base import Candidate
+from nasbench.core.result import EvalResult
+from nasbench.core.candidate import Candidate
 from search_spaces.spaces.base import Space
 
 

@@ -13,9 +13,9 @@ import random
 from collections import Counter
 from typing import Iterable, Mapping
 
-from nasbench.evaluators.nasbench201 import DATASET_INPUTS
+from nasbench.tables.nasbench201 import DATASET_INPUTS
 from search_spaces.build import build_network
-from search_spaces.spaces.nasbench201 import NasBench201Space, arch_edges
+from search_spaces.spaces.nasbench201 import NasBench201Space, parse_arch
 
 # The ops of the cell that hold parameters and multiply-adds; the others (none,
 # skip_connect, avg_pool_3x3) have neither in NB201's network.
@@ -28,7 +28,7 @@ def cost_signature(point: str) -> tuple[int, ...]:
     Every cell edge maps C channels to C at stride 1, so a convolution costs the same on
     any edge: two cells with the same signature have the same parameters and MACs.
     """
-    counts = Counter(op for _, _, op in arch_edges(point))
+    counts = Counter(op for _, _, op in parse_arch(point))
     return tuple(counts[op] for op in CONV_OPS)
 
 

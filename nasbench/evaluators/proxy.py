@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from nasbench.data import check_dataset, load_dataset
+from nasbench.data import check_dataset, load_data_group
 from nasbench.data.splits import DatasetSplits
 from nasbench.evaluators.base import EvaluatorContext
-from nasbench.result import EvalResult
-from nasbench.strategies.base import Candidate
+from nasbench.core.result import EvalResult
+from nasbench.core.candidate import Candidate
 from nasbench.train.trainer import ProgressCallback, ProxyTrainer, TrainerConfig, TrainingCheckpoint
 from search_spaces.build import MAX_PARAMETERS, build_network
 from search_spaces.genotype import GenotypeError
@@ -72,11 +71,7 @@ class ProxyEvaluator:
 
     def splits(self) -> DatasetSplits:
         if self._splits is None:
-            root = self.data.get("root")
-            self._splits = load_dataset(
-                self.data["name"], None if root is None else Path(str(root)).expanduser(),
-                seed=int(self.data.get("seed", 0)), train_fraction=float(self.data.get("train_fraction", 1.0)),
-                resolution=self.data.get("resolution"))
+            self._splits = load_data_group(self.data)
         return self._splits
 
     def network_inputs(self) -> dict[str, int]:

@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from nasbench.driver import Evaluate, SearchOutcome, run_search
+from nasbench.run.loop import Evaluate, SearchOutcome, run_search
 from nasbench.evaluators.base import takes_keyword
 from nasbench.executors.brackets import KINDS, check_rung_settings
 from nasbench.executors.halving import SuccessiveHalving
-from nasbench.run_store import HistoryRecord, Store
+from nasbench.run.store import HistoryRecord, Store
 from nasbench.strategies.base import Strategy
-from nasbench.strategies.budget import Budget
+from nasbench.core.budget import Budget
 
 
 class LocalExecutorError(ValueError):

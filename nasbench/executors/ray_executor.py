@@ -75,13 +75,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from nasbench.driver import SearchOutcome, SearchRecorder
+from nasbench.core.ray_cluster import ensure_ray
+from nasbench.run.loop import SearchOutcome, SearchRecorder
 from nasbench.evaluators.base import takes_keyword
 from nasbench.executors.brackets import KINDS, check_rung_settings, rungs_above_min
-from nasbench.result import EvalResult
-from nasbench.run_store import HistoryRecord, Store
+from nasbench.core.result import EvalResult
+from nasbench.run.store import HistoryRecord, Store
 from nasbench.strategies.base import Strategy
-from nasbench.strategies.budget import Budget
+from nasbench.core.budget import Budget
 
 SCHEDULERS: tuple[str, ...] = ("asha", *KINDS)  # asha and halving: the same asynchronous halving
 EXPERIMENTS = "ray"  # Tune's files, inside the run directory
@@ -110,24 +111,6 @@ class RayExecutorConfig:
 
 class ExecutorError(ValueError):
     """An executor setting that cannot work (a bad number, ASHA without epochs)."""
-
-
-def ensure_ray(executor: RayExecutorConfig) -> None:
-    """Start Ray, or join the cluster at ``executor.address``, unless this process has.
-
-    ``num_cpus`` applies only to a Ray started here; a cluster has its own resources.
-    """
-    import ray
-
-    if ray.is_initialized():
-        return
-    if executor.address:
-        ray.init(address=str(executor.address))
-        return
-    options: dict[str, Any] = {"include_dashboard": False}
-    if executor.num_cpus is not None:
-        options["num_cpus"] = int(executor.num_cpus)
-    ray.init(**options)
 
 
 def _check(executor: RayExecutorConfig) -> None:
@@ -161,21 +144,6 @@ def check_resources(executor: RayExecutorConfig) -> None:
             most = max((node.get(resource, 0.0) for node in nodes), default=0.0)
             raise ExecutorError(f"executor.{resource.lower()}s_per_trial={wanted:g}: no node of the Ray cluster has "
                                 f"that many {resource}s (the most on one node: {most:g})")
-
-
-def worker_room(cpus_per_worker: float, gpus_per_worker: float) -> int:
-    """How many workers of that size the live nodes of the Ray cluster hold at once."""
-    import ray
-
-    room = 0
-    for node in ray.nodes():
-        if not node.get("Alive"):
-            continue
-        have = node.get("Resources", {})
-        fits = [int(have.get(name, 0.0) // wanted) for name, wanted in (("CPU", cpus_per_worker),
-                                                                         ("GPU", gpus_per_worker)) if wanted > 0]
-        room += min(fits) if fits else 0
-    return room
 
 
 def _asha_epochs(strategy: Strategy, evaluate: Evaluate, executor: RayExecutorConfig) -> int:
@@ -272,7 +240,7 @@ class RayExecutor:
         if executor.scheduler is not None:
             report_until = _asha_epochs(strategy, evaluate, executor)
             scheduler = _asha(report_until, executor, stopped)
-        ensure_ray(executor)
+        ensure_ray(executor.address, executor.num_cpus)
         check_resources(executor)
         recorder = SearchRecorder(strategy, budget, store, progress, on_record, label="search (ray)")
         registry = TrialRegistry()

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import torch
 
-from nasbench.run_store import atomic_write_bytes
+from nasbench.core.files import atomic_write_bytes
 
 LOG = logging.getLogger("nasbench.search")
 FOLDER = "halving"

@@ -16,11 +16,11 @@ from typing import Any
 from ray.tune import Callback
 from ray.tune.search import Searcher
 
-from nasbench.driver import SearchRecorder
+from nasbench.run.loop import SearchRecorder
 from nasbench.executors.trial import FINAL_KEY, METRIC, RESULT_KEY, STARTED_KEY, candidate_config
-from nasbench.result import EvalResult
-from nasbench.run_store import HistoryRecord, RunStoreError, state_bytes
-from nasbench.strategies.base import Candidate
+from nasbench.core.result import EvalResult
+from nasbench.run.store import HistoryRecord, RunStoreError, state_bytes
+from nasbench.core.candidate import Candidate
 
 
 class TrialRegistry(Callback):

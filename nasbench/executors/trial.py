@@ -16,8 +16,8 @@ import time
 from dataclasses import asdict
 from typing import Any, Callable
 
-from nasbench.result import EvalResult, safe_evaluate
-from nasbench.strategies.base import Candidate
+from nasbench.core.result import EvalResult, safe_evaluate
+from nasbench.core.candidate import Candidate
 
 METRIC = "val_acc"
 TIME_ATTR = "epochs_run"

@@ -2,11 +2,13 @@
 
 ``ONESHOT_METHODS`` is the one registry of one-shot methods: a name maps to a
 constructor ``(supernet, seed=..., **params)`` returning a ``OneShotMethod``. The same
-``search=NAME`` config group picks one (``nasbench.factories``); they are not ask/tell
+``search=NAME`` config group picks one (``nasbench.config.parts``); they are not ask/tell
 strategies and are not in ``STRATEGIES``. ``make_oneshot`` builds the supernet for the
 space, skeleton and data and returns the ``OneShotSearch`` that the search runs
-(``nasbench.api.run_parts``). Adding a method (ENAS, SPOS) is one module here, one line
-below and one YAML file in ``nasbench/conf/search/``.
+(``run_oneshot``: in this process, or on Ray Train with its closing phase on Ray Tune).
+Adding a method (ENAS, SPOS) is one module here, one line below and one YAML file in
+``nasbench/conf/search/``. The package may import the executors (the Ray executor runs
+SPOS' evolution), the run layer (the store and report it writes) and everything below.
 """
 from __future__ import annotations
 
@@ -18,9 +20,14 @@ from typing import Any, Mapping
 from nasbench.oneshot.darts import Darts
 from nasbench.oneshot.enas import Enas
 from nasbench.oneshot.gdas import Gdas
-from nasbench.oneshot.loop import OneShotSearch, load_splits
+from nasbench.data import load_data_group
+from nasbench.oneshot.loop import OneShotSearch
 from nasbench.oneshot.methods import OneShotError, OneShotMethod
+from nasbench.oneshot.ray_train import check_workers, run_on_ray
 from nasbench.oneshot.spos import Spos
+from nasbench.core.budget import Budget
+from nasbench.run.loop import SearchOutcome
+from nasbench.run.store import Store
 from search_spaces.registry import Registry
 from search_spaces.spaces.base import Space
 from search_spaces.supernet import Supernet
@@ -55,7 +62,7 @@ class OneShotRecipe:
         problem = parameter_problems(constructor, dict(self.params))
         if problem:
             raise OneShotError(f"search.params.{problem[0]}: {problem[1]}")
-        splits = load_splits(self.data)
+        splits = load_data_group(self.data)
         channels, height, _ = splits.input_shape
         supernet = Supernet(self.space, self.skeleton, num_classes=splits.num_classes, input_size=height,
                             input_channels=channels, seed=self.seed)
@@ -77,10 +84,17 @@ def make_oneshot(name: str, space: Space, *, skeleton: Mapping[str, Any], data: 
     recipe = OneShotRecipe(name, space, dict(skeleton), dict(data), seed, dict(params))
     search = recipe.build(device=device, executor=executor)
     if executor is not None:
-        from nasbench.oneshot.ray_train import check_workers
-
         check_workers(search, start_ray=True)  # Ray starts now rather than after the run directory is written
     return search
 
 
-__all__ = ["ONESHOT_METHODS", "OneShotRecipe", "OneShotError", "OneShotMethod", "OneShotSearch", "make_oneshot"]
+def run_oneshot(search: OneShotSearch, budget: Budget, store: Store, progress: bool = False) -> SearchOutcome:
+    """Run (or resume) ``search`` in ``store`` where its executor says: in this process,
+    or on Ray (``nasbench.oneshot.ray_train``) when it was made with a Ray executor."""
+    if search.executor is not None:
+        return run_on_ray(search, budget, store, progress)
+    return search.run(budget, store, progress=progress)
+
+
+__all__ = ["ONESHOT_METHODS", "OneShotRecipe", "OneShotError", "OneShotMethod", "OneShotSearch", "make_oneshot",
+           "run_oneshot"]

@@ -13,7 +13,8 @@ from typing import Any
 
 import torch
 
-from nasbench.run_store import StateFileError, atomic_write_bytes
+from nasbench.core.files import atomic_write_bytes
+from nasbench.run.store import StateFileError
 
 CHECKPOINT = "oneshot_state.pt"
 FORMAT = "nasbench.oneshot_state"

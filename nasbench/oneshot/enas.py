@@ -35,7 +35,7 @@ import torch
 from nasbench.data.splits import DatasetSplits
 from nasbench.oneshot.methods import Batch, OneShotError, StepStats, check_positive
 from nasbench.oneshot.single_path import SinglePathMethod, batch_accuracy, check_count, random_batch, single_path
-from nasbench.result import EvalResult
+from nasbench.core.result import EvalResult
 from nasbench.strategies.reinforce import Reinforce
 from search_spaces.supernet import Supernet
 

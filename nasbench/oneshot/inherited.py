@@ -18,10 +18,11 @@ from typing import Any, Mapping, Sequence
 
 import torch
 
+from nasbench.data import load_data_group
 from nasbench.data.splits import DatasetSplits
 from nasbench.oneshot.single_path import recalibrated_accuracy
-from nasbench.result import EvalResult
-from nasbench.strategies.base import Candidate
+from nasbench.core.result import EvalResult
+from nasbench.core.candidate import Candidate
 from nasbench.train.runtime import resolve_device
 from search_spaces.supernet import Supernet
 
@@ -85,13 +86,11 @@ class SharedInheritedWeights:
     def _build(self) -> InheritedWeights:
         import ray
 
-        from nasbench.oneshot.loop import load_splits
-
         device = resolve_device(self.device)
         supernet = Supernet(self.space, self.skeleton, **self.inputs)
         with warnings.catch_warnings():  # the store's arrays are read-only; load_state_dict copies them
             warnings.simplefilter("ignore", UserWarning)
             supernet.load_state_dict({key: torch.from_numpy(value) for key, value in ray.get(self.weights).items()})
         supernet.to(device)
-        return InheritedWeights(supernet, load_splits(self.data).to(device),
+        return InheritedWeights(supernet, load_data_group(self.data).to(device),
                                 [torch.tensor(indices, dtype=torch.long) for indices in self.recalibration])

@@ -30,37 +30,27 @@ import io
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
-from nasbench.data import load_dataset
 from nasbench.data.splits import DatasetSplits
-from nasbench.driver import SearchOutcome, best_summary
+from nasbench.run.loop import SearchOutcome, best_summary
 from nasbench.oneshot.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from nasbench.oneshot.collective import Collective, SingleProcess, shard
 from nasbench.oneshot.data import epoch_batches
 from nasbench.oneshot.methods import OneShotError, OneShotMethod
-from nasbench.report import plot_oneshot, write_report
-from nasbench.result import EvalResult
-from nasbench.run_store import (BEST, HistoryRecord, RunStore, RunStoreError, Store, atomic_write_bytes,
-                                atomic_write_text)
-from nasbench.strategies.base import Candidate, derive_seed
-from nasbench.strategies.budget import Budget
+from nasbench.run.report import plot_oneshot, write_report
+from nasbench.core.result import EvalResult
+from nasbench.core.files import atomic_write_bytes, atomic_write_text
+from nasbench.run.store import BEST, HistoryRecord, RunStore, RunStoreError, Store
+from nasbench.core.candidate import Candidate, derive_seed
+from nasbench.core.budget import Budget
 from nasbench.train.runtime import resolve_device, to_cpu
 from search_spaces.supernet import Paths, Supernet
 
 LOG = logging.getLogger("nasbench.search")
 BEST_WEIGHTS = "best_weights.pt"  # the derived cell's weights inherited from the supernet
-
-
-def load_splits(data: Mapping[str, Any]) -> DatasetSplits:
-    """The data set the ``data`` config group names (as the proxy evaluator loads it)."""
-    root = data.get("root")
-    return load_dataset(str(data.get("name", "digits")), None if root is None else Path(str(root)).expanduser(),
-                        seed=int(data.get("seed", 0)), train_fraction=float(data.get("train_fraction", 1.0)),
-                        resolution=data.get("resolution"))
 
 
 @torch.no_grad()
@@ -114,9 +104,9 @@ class OneShotSearch:
     """A one-shot ``method`` over ``splits``; ``run(budget, store)`` is the search.
 
     ``recipe`` builds the same search again in another process (a Ray Train worker);
-    ``executor`` is where it runs: None for this process, a ``RayExecutor`` for Ray
-    (``nasbench.oneshot.ray_train``: the epochs data-parallel on Ray Train workers, and a
-    method's closing phase, SPOS' evolution, on Ray Tune)."""
+    ``executor`` is where ``nasbench.oneshot.run_oneshot`` runs it: None for this process,
+    a ``RayExecutor`` for Ray (``nasbench.oneshot.ray_train``: the epochs data-parallel on
+    Ray Train workers, and a method's closing phase, SPOS' evolution, on Ray Tune)."""
 
     def __init__(self, method: OneShotMethod, splits: DatasetSplits, *, seed: int = 0,
                  device: str | torch.device = "cpu", recipe: Any = None, executor: Any = None,
@@ -151,11 +141,8 @@ class OneShotSearch:
         self.method.collective = collective
 
     def run(self, budget: Budget, store: Store, progress: bool = False) -> SearchOutcome:
-        """Run (or resume) the search in ``store`` until its epochs or budget are spent."""
-        if self.executor is not None:
-            from nasbench.oneshot.ray_train import run_on_ray
-
-            return run_on_ray(self, budget, store, progress)
+        """Run (or resume) the search in ``store``, in this process, until its epochs or
+        budget are spent (``nasbench.oneshot.run_oneshot`` runs it where its executor says)."""
         records, seconds_used = self.restore(store)
         interrupted = False
         try:

@@ -45,14 +45,16 @@ from typing import Any
 
 import torch
 
-from nasbench.driver import SearchOutcome
+from nasbench.core.ray_cluster import ensure_ray, worker_room
+from nasbench.run.loop import SearchOutcome
+from nasbench.executors.ray_executor import RayExecutor
 from nasbench.oneshot.collective import TorchDistributed
 from nasbench.oneshot.loop import EpochSteps, OneShotSearch, say_epoch
 from nasbench.oneshot.methods import OneShotError
-from nasbench.run_store import (MemoryStore, RunStore, StateFileError, Store,
-                                atomic_write_bytes)
-from nasbench.strategies.budget import Budget
-from nasbench.train.errors import first_line
+from nasbench.core.files import atomic_write_bytes
+from nasbench.run.store import MemoryStore, RunStore, StateFileError, Store
+from nasbench.core.budget import Budget
+from nasbench.core.errors import first_line
 from nasbench.train.runtime import to_cpu
 
 HANDOFF = "oneshot_final.pt"  # the last epoch's steps, from rank 0 to the driver
@@ -99,9 +101,7 @@ def check_workers(search: OneShotSearch, start_ray: bool = False) -> int:
         raise OneShotError(f"search.params.batch_size: {search.method.batch_size} is not divisible by the "
                            f"{workers} Ray Train workers (executor.train_workers)")
     if start_ray:
-        from nasbench.executors.ray_executor import ensure_ray
-
-        ensure_ray(config)
+        ensure_ray(config.address, config.num_cpus)
         check_room(config, workers)
     return workers
 
@@ -109,8 +109,6 @@ def check_workers(search: OneShotSearch, start_ray: bool = False) -> int:
 def check_room(config: Any, workers: int) -> None:
     """Refuse, before the job is queued, workers the Ray cluster cannot hold all at once
     (Ray Train would wait for them for ever)."""
-    from nasbench.executors.ray_executor import worker_room
-
     cpus, gpus = float(config.cpus_per_trial), float(config.gpus_per_trial)
     room = worker_room(cpus, gpus)
     if room < workers:
@@ -209,8 +207,6 @@ def _load_handoff(path: Path) -> tuple[EpochSteps, torch.Generator, dict[str, An
 
 def _evolve_on_tune(search: OneShotSearch, store: RunStore, epoch: int, progress: bool) -> None:
     """Give the method (SPOS) an evolution runner that runs on Ray Tune."""
-    from nasbench.executors.ray_executor import RayExecutor
-
     executor = RayExecutor(dataclasses.replace(search.executor.config, scheduler=None))
     folder = store.run_dir / EVOLUTION_DIR / f"epoch-{epoch}"
     data = search.recipe.data

@@ -28,13 +28,13 @@ from typing import Any, Callable, Mapping
 import torch
 
 from nasbench.data.splits import DatasetSplits
-from nasbench.driver import SearchOutcome, run_search
+from nasbench.run.loop import SearchOutcome, run_search
 from nasbench.oneshot.inherited import InheritedWeights
 from nasbench.oneshot.methods import Batch, OneShotError, StepStats
 from nasbench.oneshot.single_path import (SinglePathMethod, check_count, population_entropy, recalibrate_batchnorm,
                                           single_path, uniform_point)
-from nasbench.strategies.base import Candidate, derive_seed
-from nasbench.strategies.budget import Budget
+from nasbench.core.candidate import Candidate, derive_seed
+from nasbench.core.budget import Budget
 from nasbench.strategies.evolution import RegularizedEvolution
 from search_spaces.supernet import Supernet
 

@@ -3,15 +3,18 @@
 ``STRATEGIES`` is the one registry of strategies: a name maps to a constructor
 ``(space, seed=..., run_dir=None, **params)``; ``run_dir`` is where a strategy that keeps
 files of its own (an Optuna journal) keeps them. Adding a strategy is one module here,
-one line below and one YAML file in ``nasbench/conf/search/``.
+one line below and one YAML file in ``nasbench/conf/search/``. The package may import core and
+``search_spaces`` (a strategy knows spaces, candidates and results, nothing that runs
+or scores them).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from nasbench.strategies.base import Candidate, Strategy, StrategyError, derive_seed
-from nasbench.strategies.budget import Budget, BudgetError
+from nasbench.core.candidate import Candidate, derive_seed
+from nasbench.strategies.base import Strategy, StrategyError
+from nasbench.core.budget import Budget, BudgetError
 from search_spaces.registry import Registry, RegistryError
 from search_spaces.spaces.base import Space
 from search_spaces.value_kinds import parameter_problems

@@ -13,17 +13,9 @@ from typing import Any, Sequence
 
 import torch
 
-from nasbench.result import EvalResult
-from nasbench.strategies.base import (
-    Candidate,
-    StrategyError,
-    candidate_seed,
-    check_state,
-    derive_seed,
-    fresh_sample,
-    pop_pending,
-    result_fitness,
-)
+from nasbench.core.result import EvalResult
+from nasbench.core.candidate import Candidate, candidate_seed, derive_seed
+from nasbench.strategies.base import StrategyError, check_state, fresh_sample, pop_pending, result_fitness
 from nasbench.strategies.predictor import Weights, ensemble_forward, fit_ensemble, init_ensemble, kendall_tau
 from search_spaces.spaces.base import Space
 

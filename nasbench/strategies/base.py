@@ -5,17 +5,16 @@ Several candidates may be outstanding at once (asynchronous workers), results ma
 in any order, and a result may be a failure (``status != "ok"``, ``val_acc`` None).
 
 Each candidate's randomness derives from the search seed and its trial number
-(``derive_seed``), not from a generator that advances with every call, so a search
-restored from ``state_dict`` proposes exactly what an uninterrupted one would.
+(``nasbench.core.candidate.derive_seed``), not from a generator that advances with every
+call, so a search restored from ``state_dict`` proposes exactly what an uninterrupted one
+would.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from nasbench.result import EvalResult
+from nasbench.core.candidate import Candidate
+from nasbench.core.result import EvalResult
 
 
 class StrategyError(ValueError):
@@ -25,32 +24,6 @@ class StrategyError(ValueError):
 class StateLostError(StrategyError):
     """A saved state the strategy cannot take up (its Optuna journal is damaged or gone),
     though the run's history can rebuild it by replay: the driver does so."""
-
-
-def derive_seed(seed: int, *parts: Any) -> int:
-    """A 32-bit seed determined by ``seed`` and ``parts`` (stable across processes).
-
-    Python's ``hash()`` is salted per process for strings, so a hash of the JSON text is
-    used instead. 32 bits, because numpy's legacy ``RandomState`` (Optuna) takes no more.
-    """
-    text = json.dumps([seed, *parts], separators=(",", ":"), default=str)
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One proposal: its 0-based ``ask()`` order, the point, its canonical key, and the
-    seed its evaluation should use (derived from the search seed and ``trial``)."""
-
-    trial: int
-    point: Any
-    key: str
-    seed: int
-
-
-def candidate_seed(search_seed: int, trial: int) -> int:
-    """The evaluation seed of trial ``trial``: the same for every strategy."""
-    return derive_seed(search_seed, "candidate", trial)
 
 
 def result_fitness(result: EvalResult) -> float | None:

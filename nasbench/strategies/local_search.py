@@ -12,17 +12,9 @@ import math
 import random
 from typing import Any
 
-from nasbench.result import EvalResult
-from nasbench.strategies.base import (
-    Candidate,
-    StrategyError,
-    candidate_seed,
-    check_state,
-    derive_seed,
-    fresh_sample,
-    pop_pending,
-    result_fitness,
-)
+from nasbench.core.result import EvalResult
+from nasbench.core.candidate import Candidate, candidate_seed, derive_seed
+from nasbench.strategies.base import StrategyError, check_state, fresh_sample, pop_pending, result_fitness
 from search_spaces.spaces.base import Space
 
 NAME = "local"

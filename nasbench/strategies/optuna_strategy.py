@@ -20,16 +20,9 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from nasbench.result import EvalResult
-from nasbench.strategies.base import (
-    Candidate,
-    StateLostError,
-    StrategyError,
-    candidate_seed,
-    check_state,
-    derive_seed,
-    pop_pending,
-)
+from nasbench.core.result import EvalResult
+from nasbench.core.candidate import Candidate, candidate_seed, derive_seed
+from nasbench.strategies.base import StateLostError, StrategyError, check_state, pop_pending
 from search_spaces.spaces.base import Space
 
 NAME = "optuna"

@@ -15,16 +15,9 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from nasbench.result import EvalResult
-from nasbench.strategies.base import (
-    Candidate,
-    StrategyError,
-    candidate_seed,
-    check_state,
-    derive_seed,
-    pop_pending,
-    result_fitness,
-)
+from nasbench.core.result import EvalResult
+from nasbench.core.candidate import Candidate, candidate_seed, derive_seed
+from nasbench.strategies.base import StrategyError, check_state, pop_pending, result_fitness
 from search_spaces.spaces.base import Space
 
 NAME = "reinforce"

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Sequence
 
-from nasbench.result import EvalResult
-from nasbench.strategies.base import Candidate, Strategy, StrategyError, candidate_seed, check_state, pop_pending
+from nasbench.core.result import EvalResult
+from nasbench.core.candidate import Candidate, candidate_seed
+from nasbench.strategies.base import Strategy, StrategyError, check_state, pop_pending
 from search_spaces.spaces.base import Space
 
 NAME = "seeded"
@@ -58,7 +59,7 @@ class SeededStrategy:
         self.inner.tell(replace(candidate, trial=inner_trial, seed=candidate_seed(self.seed, inner_trial)), result)
 
     def report(self) -> dict[str, Any]:
-        """What the wrapped strategy says of itself (``nasbench.report``), and the seeds."""
+        """What the wrapped strategy says of itself (``nasbench.run.report``), and the seeds."""
         return {"seed points": len(self.points), **getattr(self.inner, "report", dict)()}
 
     def state_dict(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import torch
 
-from nasbench.errors import ConfigError
+from nasbench.core.errors import ConfigError
 from nasbench.train.schedule import SCHEDULES
 from search_spaces.value_kinds import field_kind_problem
 

@@ -5,7 +5,7 @@ and the per-epoch metrics file.
 per epoch, written as it is produced), ``checkpoint.pt`` (replaced atomically after every
 epoch: model, EMA, optimizer, epoch, global step, RNG states, the job), ``final.json``
 (status and final accuracies) and, once finished, ``model.pt`` (``{"model": state_dict,
-"ema": state_dict, "genotype": ...}``, which ``nasbench.weights`` and ``nasbench.finetune``
+"ema": state_dict, "genotype": ...}``, which ``nasbench.networks.weights`` and ``nasbench.finetune``
 read).
 """
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from nasbench.errors import UsageError
-from nasbench.run_store import atomic_write_bytes, atomic_write_text
-from nasbench.train.errors import first_line
+from nasbench.core.errors import UsageError
+from nasbench.core.files import atomic_write_bytes, atomic_write_text
+from nasbench.core.errors import first_line
 
 JOB = "train.json"
 CHECKPOINT = "checkpoint.pt"

@@ -37,8 +37,8 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from nasbench.data.splits import DatasetSplits
-from nasbench.errors import UsageError
-from nasbench.run_store import atomic_write_text
+from nasbench.core.errors import UsageError
+from nasbench.core.files import atomic_write_text
 from nasbench.train.checkpoint import (CHECKPOINT, CHECKPOINT_FORMAT, FINAL, JOB, METRICS, WEIGHTS, append_metrics,
                                        derived_seed, has_checkpoint, last_metrics, load_checkpoint,
                                        restore_rng_states, rng_states, save_checkpoint, trim_metrics)

@@ -1,21 +1,19 @@
 """What to train: a user's SOURCE turned into a network genotype fitted to the data.
 
-SOURCE is anything ``nasbench.resolve`` takes: a zoo name or its torchvision/timm alias,
+SOURCE is anything ``nasbench.networks.resolve`` takes: a zoo name or its torchvision/timm alias,
 a network genotype JSON file, a published cell, a point JSON file or a ``nasbench.search``
-run directory (cells are stacked by ``nasbench.transfer``).
+run directory (cells are stacked by ``nasbench.networks.transfer``).
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nasbench.data.splits import DatasetSplits
-from nasbench.resolve import resolve
+from nasbench.networks.resolve import resolve
+from nasbench.networks.transfer import CELLS, SkeletonSettings, transfer_genotype
 from nasbench.train.recipe import DataSpec, load_data
-
-if TYPE_CHECKING:
-    from nasbench.transfer import SkeletonSettings
 
 
 @dataclass(frozen=True)
@@ -30,12 +28,10 @@ class NetworkPlan:
 
 def plan_network(source: str, data: DataSpec, skeleton: SkeletonSettings | None = None, space: str | None = None,
                  splits: DatasetSplits | None = None) -> tuple[NetworkPlan, DatasetSplits]:
-    """Resolve SOURCE (``nasbench.resolve``: a zoo name or alias, genotype file, published
+    """Resolve SOURCE (``nasbench.networks.resolve``: a zoo name or alias, genotype file, published
     cell, point file, run directory) into a genotype fitted to the data, loading the data
-    at the resolution the network takes. ``skeleton``: ``nasbench.transfer.SkeletonSettings``
+    at the resolution the network takes. ``skeleton``: ``nasbench.networks.transfer.SkeletonSettings``
     for cells (default: the CIFAR skeleton at the data's own resolution)."""
-    from nasbench.transfer import CELLS, SkeletonSettings, transfer_genotype
-
     taken = dataclasses.replace(CELLS, elsewhere="train its network instead: a run's best_network.json, or the "
                                                   "file python -m nasbench.rebuild SOURCE --export net.json writes")
     resolved = resolve(source, space=space, spaces=taken)

@@ -23,8 +23,10 @@ from typing import Any, Mapping, Protocol
 import torch
 from torch import nn
 
+from nasbench.core.ray_cluster import ensure_ray, worker_room
 from nasbench.train.checkpoint import CHECKPOINT
-from nasbench.train.errors import TrainError, first_line
+from nasbench.core.errors import first_line
+from nasbench.train.errors import TrainError
 from nasbench.train.recipe import TrainJob
 
 
@@ -41,11 +43,8 @@ def run_on_ray(job: TrainJob, payload: Mapping[str, Any], worker: Worker) -> Non
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
-    from nasbench.executors.ray_executor import RayExecutorConfig, ensure_ray, worker_room
-
     config = job.config
-    ensure_ray(RayExecutorConfig(address=config.ray_address, num_cpus=None if config.ray_address
-                                 else max(config.num_workers, os.cpu_count() or 1)))
+    ensure_ray(config.ray_address, None if config.ray_address else max(config.num_workers, os.cpu_count() or 1))
     room = worker_room(1.0, 1.0 if config.use_gpu else 0.0)  # ScalingConfig's default worker: 1 CPU (+ 1 GPU)
     if room < config.num_workers:  # Ray Train would wait for them for ever
         raise TrainError(f"num_workers={config.num_workers}: the Ray cluster has room for {room} workers of 1 CPU"

@@ -12,9 +12,9 @@ import torch
 from nasbench.data import DATASETS, DatasetNotFoundError, load_dataset
 from nasbench.data.image_folder import ImageFolderError, load_image_folder
 from nasbench.data.splits import DatasetSplits
-from nasbench.errors import UsageError
+from nasbench.core.errors import UsageError
 from nasbench.train.base_config import TrainConfigBase
-from nasbench.train.errors import first_line
+from nasbench.core.errors import first_line
 from nasbench.train.freeze import FREEZE_MODES
 from search_spaces.genotype import NetworkGenotype
 

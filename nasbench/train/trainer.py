@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from nasbench.data.splits import DatasetSplits
-from nasbench.result import EvalResult
+from nasbench.core.result import EvalResult
 from nasbench.train.base_config import TrainConfigBase
 from nasbench.train.metrics import (count_macs, count_params, device_name, evaluate_accuracy,
                                     measure_latency, peak_memory_bytes)

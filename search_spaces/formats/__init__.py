@@ -1,7 +1,9 @@
 """The field's cell formats, read and written: DARTS' ``Genotype(...)`` (and its JSON),
 NAS-Bench-201 arch strings. ``read_cell`` turns text into a point of one of our spaces,
 ``cell_text`` writes a point back; see ``cell_text`` for the formats and ``darts_ops``
-for what each DARTS-family op name means."""
+for what each DARTS-family op name means. The package may import the spaces (a cell
+read lands in the space that holds it), the genotype and ``search_spaces``' lower layers.
+"""
 from __future__ import annotations
 
 from .cell_text import FORMATS, TextCell, cell_from_json, cell_text, looks_like_cell_text, read_cell

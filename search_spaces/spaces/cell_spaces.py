@@ -32,6 +32,7 @@ from typing import Any, Mapping, Sequence
 from ..dsl import edge, node
 from ..genotype import NetworkGenotype, canonical_cell, cell_to_dict, parse_cell
 from ..ops import default_catalog
+from ..skeletons import SkeletonError, cell_network
 from .base import Decision, SpaceError, json_key, skeleton_settings
 from .encodings import path_encoding
 
@@ -376,8 +377,6 @@ class TwoInputCellSpace:
         """The cells of ``point`` stacked in a CIFAR or ImageNet skeleton (``skeleton``
         keys: ``CELL_SKELETON_DEFAULTS``; see ``search_spaces.skeletons.cell_network``);
         ``num_classes`` and ``input_size`` default to the skeleton preset's (CIFAR: 10, 32)."""
-        from ..skeletons import SkeletonError, cell_network
-
         settings = skeleton_settings(self.name, skeleton, CELL_SKELETON_DEFAULTS)
         try:
             genotype = cell_network(
@@ -424,20 +423,3 @@ def darts_space() -> TwoInputCellSpace:
     return TwoInputCellSpace(
         "darts", DARTS_OPS, blocks=4, distinct_inputs=True, output="all_nodes",
         paper="DARTS: Differentiable Architecture Search (Liu et al. 2019), https://arxiv.org/abs/1806.09055")
-
-
-def cell_space_names() -> tuple[str, ...]:
-    """The registered spaces (``search_spaces.spaces.SPACES``) that are two-input cell spaces."""
-    from . import SPACES
-
-    return tuple(name for name in SPACES if isinstance(SPACES.create(name), TwoInputCellSpace))
-
-
-def cell_space(name: str) -> TwoInputCellSpace:
-    """The cell space registered as ``name`` (nasnet, amoeba, darts, ...)."""
-    from . import SPACES
-
-    space = SPACES.create(name) if name in SPACES else None
-    if not isinstance(space, TwoInputCellSpace):
-        raise SpaceError(f"{name!r} is not a cell space; known: {', '.join(cell_space_names())}")
-    return space

@@ -23,6 +23,7 @@ from typing import Any, Mapping, Sequence
 from search_spaces.genotype import NetworkGenotype
 from search_spaces.spaces.base import Decision, SpaceError, skeleton_settings
 from search_spaces.spaces.encodings import path_encoding
+from search_spaces.spaces.nasbench201_network import nasbench201_network
 
 # NAS-Bench-201's network: N=5 cells per stage, C=16 (Dong & Yang 2020, Sec. 2.1).
 SKELETON_DEFAULTS: Mapping[str, Any] = {"name": "nasbench201", "cells_per_stage": 5, "filters": 16,
@@ -90,11 +91,6 @@ def _routes(source: int, target: int) -> list[tuple[int, ...]]:
     if source == target:
         return [(target,)]
     return [(source, *rest) for step in range(source + 1, target + 1) for rest in _routes(step, target)]
-
-
-def arch_edges(point: str) -> list[tuple[int, int, str]]:
-    """The edge list ``(source, target, op)`` of a cell, for the network builder."""
-    return parse_arch(point)
 
 
 class NasBench201Space:
@@ -165,8 +161,6 @@ class NasBench201Space:
                 skeleton: Mapping[str, Any] | None = None) -> NetworkGenotype:
         """NAS-Bench-201's network around the cell (``skeleton``: ``cells_per_stage``,
         ``filters``; ``name`` is ``nasbench201``; no auxiliary head)."""
-        from search_spaces.spaces.nasbench201_network import nasbench201_network
-
         settings = skeleton_settings(self.name, skeleton, SKELETON_DEFAULTS)
         if settings["name"] != "nasbench201" or settings["aux_head"]:
             raise SpaceError("skeleton: the nasbench201 space has one network (name nasbench201, no auxiliary head)")
@@ -174,5 +168,5 @@ class NasBench201Space:
             raise SpaceError(f"skeleton: cells_per_stage and filters must be positive, got "
                              f"{settings['cells_per_stage']} and {settings['filters']}")
         return NetworkGenotype.from_dict(nasbench201_network(
-            point, cells_per_stage=int(settings["cells_per_stage"]), filters=int(settings["filters"]),
+            parse_arch(point), f"nasbench201:{point}", cells_per_stage=int(settings["cells_per_stage"]), filters=int(settings["filters"]),
             num_classes=num_classes, input_size=input_size, input_channels=input_channels))

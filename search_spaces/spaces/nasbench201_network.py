@@ -4,10 +4,9 @@ a 3×3 conv stem, three stages of N cells at C, 2C, 4C channels joined by residu
 reduction blocks, BN-ReLU, global pooling and a linear classifier (N=5, C=16 in the paper)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from ..dsl import cell, edge, head, layer, network, node, stage
-from .nasbench201 import arch_edges
 
 # NAS-Bench-201's ops in our catalog: ReLU-Conv-BN convolutions, 3×3 average pooling,
 # the identity, and zero.
@@ -20,10 +19,11 @@ OP_EDGES = {
 }
 
 
-def nasbench201_cell(point: str) -> dict[str, Any]:
-    """The cell of a NAS-Bench-201 string: node j sums op(i→j) over i < j; output node 3."""
+def nasbench201_cell(edges: Sequence[tuple[int, int, str]]) -> dict[str, Any]:
+    """The cell of a NAS-Bench-201 cell's ``(source, target, op)`` edges
+    (``nasbench201.parse_arch``): node j sums op(i→j) over i < j; output node 3."""
     incoming: dict[int, list[dict[str, Any]]] = {1: [], 2: [], 3: []}
-    for source, target, op in arch_edges(point):
+    for source, target, op in edges:
         incoming[target].append(OP_EDGES[op](source))
     return cell([node(*incoming[target]) for target in (1, 2, 3)])
 
@@ -35,7 +35,7 @@ def residual_reduction() -> dict[str, Any]:
 
     Nodes are listed in the reference code's registration order (conv a, conv b, then the
     shortcut), so the state_dict lists its tensors in the order of an NB201 (xautodl)
-    ``TinyNetwork`` checkpoint and ``nasbench.weights.load_weights`` pairs them exactly.
+    ``TinyNetwork`` checkpoint and ``nasbench.networks.weights.load_weights`` pairs them exactly.
     """
     return cell([
         node(edge("conv", 0, k=3, order="act_conv_bn")),
@@ -45,16 +45,18 @@ def residual_reduction() -> dict[str, Any]:
     ])
 
 
-def nasbench201_network(point: str, cells_per_stage: int = 5, filters: int = 16, num_classes: int = 10,
-                        input_size: int = 32, input_channels: int = 3) -> dict[str, Any]:
-    """The NAS-Bench-201 network genotype for ``point`` (plain dict)."""
-    body = nasbench201_cell(point)
+def nasbench201_network(edges: Sequence[tuple[int, int, str]], name: str, cells_per_stage: int = 5,
+                        filters: int = 16, num_classes: int = 10, input_size: int = 32,
+                        input_channels: int = 3) -> dict[str, Any]:
+    """The NAS-Bench-201 network genotype (plain dict) around the cell of ``edges``
+    (``nasbench201.parse_arch``), named ``name``."""
+    body = nasbench201_cell(edges)
     stages = [stage(body, cells_per_stage, width=filters, name="cells1"),
               stage(residual_reduction(), width=2 * filters, stride=2, name="reduce1"),
               stage(body, cells_per_stage, width=2 * filters, name="cells2"),
               stage(residual_reduction(), width=4 * filters, stride=2, name="reduce2"),
               stage(body, cells_per_stage, width=4 * filters, name="cells3"),
               stage(cell([node(edge("bn", 0, reduce=False))]), name="lastact")]
-    return network(f"nasbench201:{point}", stages, stem=[layer("conv", filters, k=3, order="conv_bn")],
+    return network(name, stages, stem=[layer("conv", filters, k=3, order="conv_bn")],
                    head_spec=head("avg"), input_size=input_size, input_channels=input_channels,
                    num_classes=num_classes)

@@ -48,7 +48,7 @@ class ForeignName:
 
     ``name``: the model's name in ``libraries``. ``keys``: state_dict keys its weights have
     and the other models of the entry's family do not, by which a weights file is
-    recognised as this model's (``nasbench.weights``). A name that differs from the
+    recognised as this model's (``nasbench.networks.weights``). A name that differs from the
     entry's is an alias: users may type it instead of the entry's name and variant.
     """
 

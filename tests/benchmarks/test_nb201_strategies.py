@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from benchmarks.nb201_strategies import incumbent_curve, main, mean_anytime, plot_anytime, search_once
-from nasbench.result import EvalResult
+from nasbench.core.result import EvalResult
 
 
 def record(val_acc: float | None, test_acc: float, cost: float) -> SimpleNamespace:

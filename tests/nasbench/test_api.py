@@ -7,12 +7,12 @@ import json
 import pytest
 
 import nasbench
-from nasbench.config import CONF_DIR
-from nasbench.driver import SearchOutcome
-from nasbench.evaluators.nasbench201 import NasBench201Table
-from nasbench.errors import ConfigError
-from nasbench.result import EvalResult
-from nasbench.search import run_from_config
+from nasbench.config.schema import CONF_DIR
+from nasbench.run.loop import SearchOutcome
+from nasbench.evaluators.nasbench201 import NasBench201Evaluator
+from nasbench.core.errors import ConfigError
+from nasbench.core.result import EvalResult
+from nasbench.cli.search import run_from_config
 from nasbench.strategies.evolution import RegularizedEvolution
 from search_spaces.spaces.nasbench201 import NasBench201Space
 
@@ -62,7 +62,7 @@ def test_objects_are_accepted_where_names_are():
     out = nasbench.search(space, strategy=RegularizedEvolution(space, seed=1, population_size=4, sample_size=2),
                           evaluator=evaluate, trials=10)
     assert seen == list(range(10)) and len(out.history) == 10
-    table = nasbench.search(space, strategy="random", evaluator=NasBench201Table(dataset="cifar100"), trials=5)
+    table = nasbench.search(space, strategy="random", evaluator=NasBench201Evaluator(dataset="cifar100"), trials=5)
     assert all(r.result.settings["dataset"] == "cifar100" for r in table.history)
 
 

@@ -5,9 +5,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from nasbench.config import validate
+from nasbench.config.schema import validate
 from nasbench.evaluators.proxy import trainer_config
-from nasbench.config import CONF_DIR, ConfigSchemaError, group_choices
+from nasbench.config.schema import CONF_DIR, ConfigSchemaError, group_choices
 
 GROUP_OPTIONS = [(group, option) for group in ("space", "search", "evaluator", "data", "trainer", "executor")
                  for option in group_choices(group)]

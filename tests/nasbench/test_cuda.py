@@ -13,12 +13,12 @@ from hydra.core.global_hydra import GlobalHydra
 from torch import nn
 
 from nasbench.data import load_dataset
-from nasbench.driver import run_search
+from nasbench.run.loop import run_search
 from nasbench.evaluators.proxy import ProxyEvaluator
-from nasbench.run_store import RunStore
-from nasbench.search import CONF_DIR, run_from_config
-from nasbench.strategies.base import Candidate
-from nasbench.strategies.budget import Budget
+from nasbench.run.store import RunStore
+from nasbench.cli.search import CONF_DIR, run_from_config
+from nasbench.core.candidate import Candidate
+from nasbench.core.budget import Budget
 from nasbench.strategies.random_search import RandomSearch
 from nasbench.train import ProxyTrainer, TrainerConfig
 from search_spaces.build import build_network

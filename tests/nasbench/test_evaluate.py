@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from nasbench.evaluate import main
+from nasbench.cli.evaluate import main
 
 
 def test_small_resnet_proxy_learns_digits(capsys):

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from nasbench.errors import ExportError
-from nasbench.export import export_network, export_torchscript, standalone_source
-from nasbench.rebuild import build, main
-from nasbench.resolve import resolve
+from nasbench.core.errors import ExportError
+from nasbench.networks.export import export_network, export_torchscript, standalone_source
+from nasbench.cli.rebuild import main
+from nasbench.networks.rebuild import build
+from nasbench.networks.resolve import resolve
 from search_spaces.dsl import aux_head, cell, edge, head, layer, network, node, stage
 from search_spaces.genotype import NetworkGenotype
 from search_spaces.zoo import zoo

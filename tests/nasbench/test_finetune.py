@@ -11,7 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from nasbench.finetune import INITIAL_WEIGHTS, finetune, load_pretrained, main
+from nasbench.cli.finetune import main
+from nasbench.train.finetune import INITIAL_WEIGHTS, finetune, load_pretrained
 from nasbench.train.recipe import DataSpec, FullTrainConfig
 from search_spaces.build import build_network
 from search_spaces.zoo import zoo

@@ -12,11 +12,11 @@ import pytest
 import torch
 from PIL import Image
 
-from nasbench.finetune import main as finetune
-from nasbench.rebuild import main as rebuild
-from nasbench.search import main as search
-from nasbench.train.cli import main as train
-from nasbench.transfer import main as transfer
+from nasbench.cli.finetune import main as finetune
+from nasbench.cli.rebuild import main as rebuild
+from nasbench.cli.search import main as search
+from nasbench.cli.train import main as train
+from nasbench.cli.transfer import main as transfer
 
 SMALL_NET = ["--target", "cifar", "--cells", "1", "--filters", "4", "--no-aux"]
 TRAINING = ["--resolution", "8", "--epochs", "1", "--batch-size", "8", "--device", "cpu"]

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from nasbench.export import export_network
-from nasbench.rebuild import main as rebuild_main
-from nasbench.resolve import resolve
-from nasbench.transfer import main as transfer_main
+from nasbench.networks.export import export_network
+from nasbench.cli.rebuild import main as rebuild_main
+from nasbench.networks.resolve import resolve
+from nasbench.cli.transfer import main as transfer_main
 from search_spaces.published import point
 
 NB201_BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"

@@ -9,9 +9,9 @@ import pathlib
 import pytest
 import torch
 
-from nasbench.finetune import main as finetune_main
-from nasbench.rebuild import main as rebuild_main
-from nasbench.train.cli import main as train_main
+from nasbench.cli.finetune import main as finetune_main
+from nasbench.cli.rebuild import main as rebuild_main
+from nasbench.cli.train import main as train_main
 
 
 class Planted:

@@ -27,7 +27,7 @@ def test_wheel_holds_configs_table_and_commands(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for group in ("space", "search", "evaluator", "data", "trainer", "executor"):
         assert any(n.startswith(f"nasbench/conf/{group}/") and n.endswith(".yaml") for n in names), group
-    assert "nasbench/conf/config.yaml" in names and "nasbench/evaluators/data/nb201.csv.gz" in names
+    assert "nasbench/conf/config.yaml" in names and "nasbench/tables/data/nb201.csv.gz" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     for command in ("nasbench-search", "nasbench-rebuild", "nasbench-evaluate", "nasbench-transfer",

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from nasbench import rebuild
-from nasbench.rebuild import build, main, measure
-from nasbench.resolve import resolve
-from nasbench.summary import check_figures, summarize
+from nasbench.cli import rebuild
+from nasbench.cli.rebuild import main
+from nasbench.networks.rebuild import build, measure
+from nasbench.networks.resolve import resolve
+from nasbench.networks.layer_table import check_figures, summarize
 from search_spaces.dsl import aux_head, cell, edge, head, layer, network, node, stage
 from search_spaces.genotype import NetworkGenotype
 from search_spaces.zoo import Figures, ZooEntry

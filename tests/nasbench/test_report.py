@@ -7,8 +7,8 @@ import json
 import re
 
 import nasbench
-from nasbench.rebuild import main as rebuild_main
-from nasbench.resolve import resolve
+from nasbench.cli.rebuild import main as rebuild_main
+from nasbench.networks.resolve import resolve
 from search_spaces.build import build_network
 from search_spaces.genotype import NetworkGenotype
 
@@ -30,10 +30,10 @@ def test_best_network_is_the_evaluated_one_and_rebuild_builds_it(tmp_path, capsy
 
 
 def test_the_summary_says_how_many_epochs_each_row_trained_and_which_rows_it_leaves_out():
-    from nasbench.report import summary_markdown
-    from nasbench.result import EvalResult
-    from nasbench.run_store import HistoryRecord
-    from nasbench.strategies.base import Candidate
+    from nasbench.run.report import summary_markdown
+    from nasbench.core.result import EvalResult
+    from nasbench.run.store import HistoryRecord
+    from nasbench.core.candidate import Candidate
 
     history = [HistoryRecord(Candidate(trial, f"p{trial}", f"k{trial}", 0),
                              EvalResult(status="ok", val_acc=trial / 20, epochs_run=1 + trial % 3), 0.0, 1.0)
@@ -46,10 +46,10 @@ def test_the_summary_says_how_many_epochs_each_row_trained_and_which_rows_it_lea
 
 def test_a_key_with_pipes_stays_in_its_table_cell():
     """NAS-Bench-201 keys are spelt with ``|``, which would split a Markdown table's row."""
-    from nasbench.report import summary_markdown
-    from nasbench.result import EvalResult
-    from nasbench.run_store import HistoryRecord
-    from nasbench.strategies.base import Candidate
+    from nasbench.run.report import summary_markdown
+    from nasbench.core.result import EvalResult
+    from nasbench.run.store import HistoryRecord
+    from nasbench.core.candidate import Candidate
 
     key = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|"
     summary = summary_markdown([HistoryRecord(Candidate(0, key, key, 0), EvalResult(status="ok", val_acc=0.5),

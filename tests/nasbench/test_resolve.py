@@ -1,4 +1,4 @@
-"""``nasbench.resolve``: every kind of name a user types, and each way it can be wrong
+"""``nasbench.networks.resolve``: every kind of name a user types, and each way it can be wrong
 (one ``ResolveError``, one line); the zoo's torchvision/timm names and their checks."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nasbench.resolve import POINT_ORIGINS, ResolveError, SpacesTaken, resolve
+from nasbench.networks.resolve import POINT_ORIGINS, ResolveError, SpacesTaken, resolve
 from search_spaces.dsl import cell, edge, network, node, stage
 from search_spaces.genotype import NetworkGenotype
 from search_spaces.published import point
@@ -24,7 +24,7 @@ def _one_line(error: pytest.ExceptionInfo) -> str:
 
 
 def _params(genotype: dict) -> int:
-    from nasbench.rebuild import measure
+    from nasbench.networks.rebuild import measure
 
     return measure(genotype).params
 
@@ -340,7 +340,7 @@ def test_a_darts_json_file_and_an_nb201_string(tmp_path):
 
 
 def test_a_cell_of_its_own_ops_is_taken_where_cell_spaces_are():
-    from search_spaces.spaces.cell_spaces import cell_space_names
+    from search_spaces.spaces import cell_space_names
 
     resolved = resolve(SETN_LINE, spaces=SpacesTaken(cell_space_names(), "cell-network skeleton"))
     assert resolved.space == "own_ops" and resolved.own_space is not None
@@ -383,7 +383,7 @@ def test_only_cells_have_a_cell_text():
 
 
 def test_seed_points_come_from_any_spelling_of_a_cell():
-    from nasbench.resolve import seed_point
+    from nasbench.networks.resolve import seed_point
 
     assert seed_point(DARTS_V2_LINE, "darts") == point("darts_v2") == seed_point(point("darts_v2"), "darts")
     assert seed_point(NB201_BEST, "nasbench201") == NB201_BEST

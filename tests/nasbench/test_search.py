@@ -13,8 +13,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from nasbench.config import CONF_DIR
-from nasbench.search import main, precheck, run_from_config
+from nasbench.config.schema import CONF_DIR
+from nasbench.cli.search import main, precheck, run_from_config
 from nasbench.strategies import STRATEGIES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

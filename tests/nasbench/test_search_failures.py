@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from nasbench.driver import run_search
-from nasbench.result import EvalResult
-from nasbench.search import main
-from nasbench.strategies.budget import Budget, BudgetError
+from nasbench.run.loop import run_search
+from nasbench.core.result import EvalResult
+from nasbench.cli.search import main
+from nasbench.core.budget import Budget, BudgetError
 from nasbench.strategies.random_search import RandomSearch
 from search_spaces.spaces.nasbench201 import NasBench201Space
 
@@ -86,9 +86,9 @@ def test_one_writer_per_run_directory(tmp_path):
     import subprocess
     import sys
 
-    from nasbench.run_lock import RunLockedError, run_lock
+    from nasbench.run.lock import RunLockedError, run_lock
 
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom nasbench.run_lock import run_lock\n"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom nasbench.run.lock import run_lock\n"
                                f"with run_lock({str(tmp_path)!r}):\n    print('held', flush=True)\n    time.sleep(60)"],
                               stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     assert holder.stdout.readline().strip() == "held"
@@ -104,7 +104,7 @@ def test_one_writer_per_run_directory(tmp_path):
 def test_a_full_disk_is_one_line_and_resume_loses_nothing(tmp_path, monkeypatch, capsys):
     import errno
 
-    from nasbench.run_store import RunStore
+    from nasbench.run.store import RunStore
 
     real_append, written = RunStore.append, []
 

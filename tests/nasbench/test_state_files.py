@@ -13,12 +13,12 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from nasbench.config import CONF_DIR
-from nasbench.driver import restore_run
-from nasbench.result import EvalResult
-from nasbench.run_store import STATE, HistoryRecord, RunStore, StateFileError, state_bytes, state_from_bytes
-from nasbench.search import run_from_config
-from nasbench.strategies.base import Candidate, derive_seed
+from nasbench.config.schema import CONF_DIR
+from nasbench.run.loop import restore_run
+from nasbench.core.result import EvalResult
+from nasbench.run.store import STATE, HistoryRecord, RunStore, StateFileError, state_bytes, state_from_bytes
+from nasbench.cli.search import run_from_config
+from nasbench.core.candidate import Candidate, derive_seed
 from nasbench.strategies.evolution import RegularizedEvolution
 from search_spaces.spaces.nasbench201 import NasBench201Space
 
@@ -202,7 +202,7 @@ def test_files_are_written_with_the_users_umask(tmp_path):
     0600 was not), and no temporary file is left beside them."""
     import os
 
-    from nasbench.run_store import atomic_write_text
+    from nasbench.core.files import atomic_write_text
 
     previous = os.umask(0o022)
     try:

@@ -11,11 +11,12 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from nasbench import transfer
-from nasbench.rebuild import measure
-from nasbench.config import CONF_DIR
-from nasbench.search import run_from_config
-from nasbench.transfer import SkeletonSettings, figure_checks, load_cell, main, transfer_genotype
+from nasbench.networks import transfer
+from nasbench.networks.rebuild import measure
+from nasbench.config.schema import CONF_DIR
+from nasbench.cli.search import run_from_config
+from nasbench.cli.transfer import main
+from nasbench.networks.transfer import SkeletonSettings, figure_checks, load_cell, transfer_genotype
 from search_spaces.genotype import NetworkGenotype
 from search_spaces.published import point
 from search_spaces.zoo import Figures

@@ -7,11 +7,12 @@ import random
 import pytest
 import torch
 
-from nasbench.errors import WeightsError
-from nasbench.rebuild import build, load_network, main
-from nasbench.resolve import resolve
-from nasbench.weights import WeightsMismatchError, load_weights, map_state_dict, read_state_dict
-from nasbench.weights_source import WeightsVariantError
+from nasbench.core.errors import WeightsError
+from nasbench.cli.rebuild import main
+from nasbench.networks.rebuild import build, load_network
+from nasbench.networks.resolve import resolve
+from nasbench.networks.weights import WeightsMismatchError, load_weights, map_state_dict, read_state_dict
+from nasbench.networks.weights_source import WeightsVariantError
 from search_spaces.dsl import aux_head, cell, edge, head, layer, network, node, stage
 from search_spaces.genotype import NetworkGenotype
 

@@ -236,7 +236,7 @@ def test_a_50_mb_file_is_refused_by_its_size(tmp_path: Path):
 
 
 def test_rebuild_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    from nasbench.rebuild import main
+    from nasbench.cli.rebuild import main
 
     base = _base()
     documents = {

@@ -5,8 +5,8 @@ AmoebaNet's 1x7_7x1 the release's bottleneck."""
 import pytest
 import torch
 
-from nasbench.rebuild import measure
-from nasbench.summary import check_figures
+from nasbench.networks.rebuild import measure
+from nasbench.networks.layer_table import check_figures
 from search_spaces.build import build_network
 from search_spaces.genotype import NetworkGenotype
 from search_spaces.ops import default_catalog
@@ -14,7 +14,7 @@ from search_spaces.published import PUBLISHED, point, published
 from search_spaces.skeletons import (EVALUATION_SETTINGS, SkeletonError, cell_network, resolve_preset,
                                      setting_of_space)
 from search_spaces.spaces.base import SpaceError
-from search_spaces.spaces.cell_spaces import cell_space
+from search_spaces.spaces import cell_space
 
 FIGURES = [(name, key) for name, cell in sorted(PUBLISHED.items()) for key in cell.figures]
 
@@ -23,7 +23,7 @@ def _paper_network(name: str, key: str, **overrides) -> dict:
     """The published cell ``name`` in its setting's ``key`` network (cifar, mobile, large)."""
     cell = published(name)
     skeleton = "cifar" if key == "cifar" else "imagenet"
-    return cell_network(cell.space, point(name), skeleton, preset=key if key != "cifar" else "mobile",
+    return cell_network(cell_space(cell.space), point(name), skeleton, preset=key if key != "cifar" else "mobile",
                         setting=cell.setting, output=cell.implementation_output, **overrides)
 
 
@@ -74,7 +74,7 @@ def test_darts_imagenet_network_layout():
 def test_darts_imagenet_network_runs_with_its_auxiliary_head():
     cell = published("darts_v2")
     # 160×160: 20×20 after the stem, 5×5 after the second reduction (the aux head's least)
-    genotype = cell_network("darts", point("darts_v2"), "imagenet", N=1, F=8, input_size=160, num_classes=7, aux=True)
+    genotype = cell_network(cell_space("darts"), point("darts_v2"), "imagenet", N=1, F=8, input_size=160, num_classes=7, aux=True)
     torch.manual_seed(0)
     net = build_network(genotype).train()
     logits, aux = net(torch.randn(2, 3, 160, 160))
@@ -94,7 +94,7 @@ def test_enas_cells_convolve_their_newer_input_once_more():
     # block 0 reads state 1 twice: now the extra node (2), strided as a cell input
     assert [(e["input"], e.get("reduce")) for e in enas["nodes"][1]["edges"]] == [(2, True), (2, True)]
     assert enas["output"] == [state + 1 for state in plain["output"]]
-    genotype = cell_network("nasnet", point("enas"), setting="enas", N=1, F=8, num_classes=7)
+    genotype = cell_network(cell_space("nasnet"), point("enas"), setting="enas", N=1, F=8, num_classes=7)
     net = build_network(genotype).eval()
     with torch.no_grad():
         assert net(torch.randn(2, 3, 32, 32)).shape == (2, 7)
@@ -161,11 +161,11 @@ DARTS_FAMILY = {
 @pytest.mark.parametrize("name", sorted(DARTS_FAMILY))
 def test_darts_family_cells_in_dartss_imagenet_network(name):
     cell, params, _ = DARTS_FAMILY[name]
-    assert _meta_params(cell_network("darts", cell, "imagenet")) == params
+    assert _meta_params(cell_network(cell_space("darts"), cell, "imagenet")) == params
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(DARTS_FAMILY))
 def test_darts_family_cells_macs_in_dartss_imagenet_network(name):
     cell, _, macs = DARTS_FAMILY[name]
-    assert measure(cell_network("darts", cell, "imagenet")).macs == macs
+    assert measure(cell_network(cell_space("darts"), cell, "imagenet")).macs == macs

@@ -11,7 +11,7 @@ from PIL import Image
 
 from nasbench.data import DATASETS, ImageFolderError, check_dataset, load_dataset
 import nasbench
-from nasbench.search import main
+from nasbench.cli.search import main
 
 TINY_NASNET = ["space.skeleton.cells_per_stage=1", "space.skeleton.filters=4"]
 

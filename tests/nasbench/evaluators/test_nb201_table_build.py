@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from nasbench.evaluators.nasbench201 import PACKAGED_TABLE
+from nasbench.tables.nasbench201 import PACKAGED_TABLE
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "build_nb201_table.py"
 

@@ -5,14 +5,9 @@ import gzip
 
 import pytest
 
-from nasbench.evaluators.nasbench201 import (
-    PACKAGED_TABLE,
-    NasBench201Table,
-    TableNotFoundError,
-    UnknownArchitectureError,
-    arch_for_index,
-    default_table_path,
-)
+from nasbench.evaluators.nasbench201 import NasBench201Evaluator
+from nasbench.tables.nasbench201 import (PACKAGED_TABLE, TableNotFoundError, UnknownArchitectureError,
+                                         arch_for_index, default_table_path)
 
 BEST_CIFAR10 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
 # NB201 index 6111, the other cell with the best CIFAR-10 test accuracy (issue 11's best cell).
@@ -20,8 +15,8 @@ INDEX_6111 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|n
 
 
 @pytest.fixture(scope="module")
-def table() -> NasBench201Table:
-    return NasBench201Table()
+def table() -> NasBench201Evaluator:
+    return NasBench201Evaluator()
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +24,8 @@ def tables(table):
     """Our data set name -> its table, each read once for the module."""
     cache = {"cifar10": table}
 
-    def table_of(dataset: str) -> NasBench201Table:
-        return cache.setdefault(dataset, NasBench201Table(dataset=dataset))
+    def table_of(dataset: str) -> NasBench201Evaluator:
+        return cache.setdefault(dataset, NasBench201Evaluator(dataset=dataset))
 
     return table_of
 
@@ -50,8 +45,8 @@ def test_evaluate_reports_fractions_and_cost(table):
 
 def test_optimum_matches_the_published_figures(table):
     assert table.optimum() == pytest.approx(0.943733)
-    assert NasBench201Table(dataset="cifar100").optimum() == pytest.approx(0.7351, abs=1e-4)
-    assert NasBench201Table(dataset="imagenet16").optimum() == pytest.approx(0.4731, abs=1e-4)
+    assert NasBench201Evaluator(dataset="cifar100").optimum() == pytest.approx(0.7351, abs=1e-4)
+    assert NasBench201Evaluator(dataset="imagenet16").optimum() == pytest.approx(0.4731, abs=1e-4)
 
 
 @pytest.mark.parametrize("point", ["|nor_conv_3x3~0|", "not a cell", 12.0, None])
@@ -63,7 +58,7 @@ def test_unknown_architecture_is_a_typed_error(table, point):
 def test_missing_file_says_where_and_how_to_configure(tmp_path):
     missing = tmp_path / "nowhere.csv"
     with pytest.raises(TableNotFoundError, match="NASBENCH201_CSV") as error:
-        NasBench201Table(missing).evaluate(BEST_CIFAR10)
+        NasBench201Evaluator(missing).evaluate(BEST_CIFAR10)
     assert str(missing) in str(error.value)
 
 
@@ -77,13 +72,13 @@ def test_env_var_overrides_the_default_path(tmp_path, monkeypatch):
 def test_a_plain_csv_copy_reads_like_the_packaged_table(tmp_path):
     plain = tmp_path / "nb201.csv"
     plain.write_bytes(gzip.decompress(PACKAGED_TABLE.read_bytes()))
-    assert NasBench201Table(plain).evaluate(BEST_CIFAR10).val_acc == NasBench201Table().evaluate(BEST_CIFAR10).val_acc
+    assert NasBench201Evaluator(plain).evaluate(BEST_CIFAR10).val_acc == NasBench201Evaluator().evaluate(BEST_CIFAR10).val_acc
 
 
 def test_unknown_dataset_is_refused_naming_the_accepted_ones():
     with pytest.raises(ValueError, match="'cifar1000' is not one of cifar10, cifar100, imagenet16, cifar10-valid, "
                                          "ImageNet16-120"):
-        NasBench201Table(dataset="cifar1000")
+        NasBench201Evaluator(dataset="cifar1000")
 
 
 @pytest.mark.parametrize("index", [6111, "6111", " 6111 "])
@@ -103,7 +98,7 @@ def test_an_index_outside_the_table_is_a_typed_error(table, index):
                                               ("cifar100", "cifar100"), ("ImageNet16-120", "imagenet16"),
                                               ("imagenet16-120", "imagenet16")])
 def test_nb201_dataset_names_read_the_right_columns(tables, nb201_name, ours):
-    by_nb201_name, by_ours = NasBench201Table(dataset=nb201_name), tables(ours)
+    by_nb201_name, by_ours = NasBench201Evaluator(dataset=nb201_name), tables(ours)
     assert by_nb201_name.dataset == ours
     assert by_nb201_name.evaluate(6111) == by_ours.evaluate(6111)
     assert by_nb201_name.network_inputs() == by_ours.network_inputs()
@@ -137,16 +132,16 @@ def test_a_copy_without_size_columns_answers_accuracies_without_sizes(tmp_path):
     keep = [i for i, name in enumerate(header) if not name.endswith(("_params", "_macs"))]
     plain = tmp_path / "nb201.csv"
     plain.write_text("\n".join(",".join(line.split(",")[i] for i in keep) for line in lines) + "\n")
-    result = NasBench201Table(plain).evaluate(6111)
+    result = NasBench201Evaluator(plain).evaluate(6111)
     assert (result.params, result.macs) == (None, None)
-    assert result.val_acc == NasBench201Table().evaluate(6111).val_acc
+    assert result.val_acc == NasBench201Evaluator().evaluate(6111).val_acc
 
 
 def test_a_table_without_a_column_is_refused(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("index,arch\n0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|\n")
     with pytest.raises(ValueError, match="cifar10_valid_acc_12ep"):
-        len(NasBench201Table(path))
+        len(NasBench201Evaluator(path))
 
 
 def test_a_data_group_other_than_the_tables_column_is_refused():
@@ -158,8 +153,8 @@ def test_a_data_group_other_than_the_tables_column_is_refused():
 
     space = NasBench201Space()
     with pytest.raises(ValueError, match="looks up evaluator.dataset=cifar10, not data=cifar100"):
-        NasBench201Table.from_config(TableEvaluatorConfig(), EvaluatorContext(space, data={"name": "cifar100"}))
+        NasBench201Evaluator.from_config(TableEvaluatorConfig(), EvaluatorContext(space, data={"name": "cifar100"}))
     for data, dataset in (("digits", "cifar10"), ("cifar100", "cifar100"), ("cifar10", "cifar10-valid")):
-        chosen = NasBench201Table.from_config(TableEvaluatorConfig(dataset=dataset),
+        chosen = NasBench201Evaluator.from_config(TableEvaluatorConfig(dataset=dataset),
                                               EvaluatorContext(space, data={"name": data}))
         assert chosen.dataset == ("cifar100" if dataset == "cifar100" else "cifar10")

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from nasbench.driver import run_search
-from nasbench.errors import ConfigError
+from nasbench.run.loop import run_search
+from nasbench.core.errors import ConfigError
 from nasbench.executors.brackets import bracket, bracket_plan
 from nasbench.executors.halving import SuccessiveHalving
-from nasbench.report import summary_markdown
+from nasbench.run.report import summary_markdown
 from nasbench.executors.local import LocalExecutor, LocalExecutorConfig, LocalExecutorError
-from nasbench.result import EvalResult
-from nasbench.run_store import RunStore
+from nasbench.core.result import EvalResult
+from nasbench.run.store import RunStore
 from nasbench.strategies import make_strategy
-from nasbench.strategies.base import Candidate
-from nasbench.strategies.budget import Budget
+from nasbench.core.candidate import Candidate
+from nasbench.core.budget import Budget
 from search_spaces.spaces import make_space
 
 FULL_EPOCHS = 9

@@ -17,14 +17,14 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from nasbench.config import CONF_DIR, validate
-from nasbench.driver import restore_run
-from nasbench.errors import ConfigError
-from nasbench.evaluators.nasbench201 import NasBench201Table
+from nasbench.config.schema import CONF_DIR, validate
+from nasbench.run.loop import restore_run
+from nasbench.core.errors import ConfigError
+from nasbench.evaluators.nasbench201 import NasBench201Evaluator
 from nasbench.executors.ray_executor import ExecutorError, RayExecutor, RayExecutorConfig, _asha
-from nasbench.factories import make_parts
-from nasbench.run_store import RunStore
-from nasbench.search import main, run_from_config
+from nasbench.config.parts import make_parts
+from nasbench.run.store import RunStore
+from nasbench.cli.search import main, run_from_config
 from nasbench.strategies import STRATEGIES
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -50,7 +50,7 @@ def rows(run_dir: Path) -> list[dict]:
 def parts(overrides, run_dir: Path, wrap=None):
     """What ``run_from_config`` builds, so that a test can wrap the evaluator; ``wrap``:
     the evaluator around the table's that ``make_parts`` gets (its set-up checks see it)."""
-    evaluator = None if wrap is None else wrap(NasBench201Table())
+    evaluator = None if wrap is None else wrap(NasBench201Evaluator())
     built = make_parts(validate(composed(TABLE + RAY + overrides)), run_dir, evaluator=evaluator)
     return built.executor, built.strategy, built.evaluator, built.budget, RunStore(run_dir)
 
@@ -198,7 +198,7 @@ def test_resume_redispatches_what_was_asked_but_not_finished(tmp_path):
     """A state saved after two asks and one tell: the told row stays, the other is replayed
     from history, and the candidate never finished comes back first."""
     executor, strategy, evaluate, budget, store = parts(["search=evolution", "budget.trials=4"], tmp_path)
-    from nasbench.run_store import HistoryRecord
+    from nasbench.run.store import HistoryRecord
 
     first, second, third = strategy.ask(), strategy.ask(), strategy.ask()
     for candidate in (first, second):

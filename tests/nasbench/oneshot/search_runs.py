@@ -7,7 +7,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from nasbench.config import CONF_DIR
+from nasbench.config.schema import CONF_DIR
 
 QUICK = ["data.train_fraction=0.05", "search.params.batch_size=16", "progress=false"]  # 62 images: 3 steps an epoch
 

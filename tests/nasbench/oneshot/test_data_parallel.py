@@ -13,8 +13,8 @@ import torch.multiprocessing as mp
 from nasbench.oneshot import OneShotRecipe
 from nasbench.oneshot.collective import SingleProcess, TorchDistributed, shard
 from nasbench.oneshot.data import epoch_batches
-from nasbench.strategies.base import derive_seed
-from nasbench.strategies.budget import Budget
+from nasbench.core.candidate import derive_seed
+from nasbench.core.budget import Budget
 from search_spaces.spaces import make_space
 from search_spaces.supernet import Paths
 

@@ -17,12 +17,12 @@ import torch
 
 from nasbench.oneshot import ONESHOT_METHODS, OneShotError, make_oneshot
 from nasbench.oneshot.enas import Enas
-from nasbench.oneshot.loop import load_splits
+from nasbench.data import load_data_group
 from nasbench.oneshot.single_path import (population_entropy, recalibrate_batchnorm, recalibrated_accuracy,
                                           single_path)
 from nasbench.oneshot.spos import Spos
-from nasbench.rebuild import load_network
-from nasbench.search import run_from_config
+from nasbench.networks.rebuild import load_network
+from nasbench.cli.search import run_from_config
 from search_spaces.spaces import make_space
 from search_spaces.spaces.nasbench201 import OPS, format_arch
 from search_spaces.supernet import Supernet
@@ -39,7 +39,7 @@ def small_supernet(seed: int = 0) -> Supernet:
 
 @pytest.fixture(scope="module")
 def splits():
-    return load_splits({"name": "digits", "train_fraction": 0.05})
+    return load_data_group({"name": "digits", "train_fraction": 0.05})
 
 
 def test_enas_and_spos_are_registered():

@@ -13,7 +13,7 @@ from nasbench.oneshot import ONESHOT_METHODS, OneShotError, make_oneshot
 from nasbench.oneshot.checkpoint import load_checkpoint, save_checkpoint
 from nasbench.oneshot.darts import Darts
 from nasbench.oneshot.gdas import Gdas, hard_gumbel
-from nasbench.run_store import StateFileError
+from nasbench.run.store import StateFileError
 from nasbench.strategies import STRATEGIES
 from search_spaces.spaces import make_space
 from search_spaces.supernet import Paths, Supernet
@@ -132,8 +132,8 @@ def _searched_on_a_fake_clock(monkeypatch, method: str, params: dict, build_seco
     import nasbench.oneshot as oneshot_package
     import nasbench.oneshot.loop as loop_module
     from nasbench.oneshot import OneShotRecipe
-    from nasbench.run_store import MemoryStore
-    from nasbench.strategies.budget import Budget
+    from nasbench.run.store import MemoryStore
+    from nasbench.core.budget import Budget
 
     clock = types.SimpleNamespace(now=1000.0)
     fake_time = types.SimpleNamespace(time=lambda: clock.now)

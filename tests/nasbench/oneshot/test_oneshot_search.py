@@ -9,10 +9,10 @@ import json
 import pytest
 import torch
 
-from nasbench.errors import ConfigError
-from nasbench.rebuild import load_network
-from nasbench.search import run_from_config
-from nasbench.transfer import main as transfer_main
+from nasbench.core.errors import ConfigError
+from nasbench.networks.rebuild import load_network
+from nasbench.cli.search import run_from_config
+from nasbench.cli.transfer import main as transfer_main
 from search_spaces.spaces import make_space
 from search_spaces.supernet import Paths, Supernet
 from tests.nasbench.oneshot.search_runs import QUICK, composed, history

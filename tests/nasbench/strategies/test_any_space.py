@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from nasbench.result import EvalResult
+from nasbench.core.result import EvalResult
 from nasbench.strategies import derive_seed, make_strategy
-from nasbench.strategies.base import Candidate
+from nasbench.core.candidate import Candidate
 from search_spaces.spaces import make_space
 
 SETTINGS = {"local": {"initial_points": 1}, "bananas": {"initial_points": 2, "epochs": 10, "refit_epochs": 2, "parents": 1}}

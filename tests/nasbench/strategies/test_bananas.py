@@ -9,12 +9,12 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from nasbench.config import CONF_DIR
-from nasbench.result import EvalResult
-from nasbench.search import run_from_config
+from nasbench.config.schema import CONF_DIR
+from nasbench.core.result import EvalResult
+from nasbench.cli.search import run_from_config
 from nasbench.strategies import StrategyError, derive_seed, make_strategy
 from nasbench.strategies.bananas import Bananas
-from nasbench.strategies.base import Candidate
+from nasbench.core.candidate import Candidate
 from nasbench.strategies.predictor import ensemble_forward, fit_ensemble, init_ensemble, kendall_tau
 from search_spaces.spaces.nasbench201 import OPS, NasBench201Space
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from nasbench.result import EvalResult
+from nasbench.core.result import EvalResult
 from nasbench.strategies import StrategyError, derive_seed, make_strategy
-from nasbench.strategies.base import Candidate
+from nasbench.core.candidate import Candidate
 from nasbench.strategies.local_search import LocalSearch
 from search_spaces.spaces.nasbench201 import OPS, NasBench201Space
 

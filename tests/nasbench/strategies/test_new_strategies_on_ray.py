@@ -9,9 +9,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from nasbench.config import CONF_DIR
-from nasbench.run_store import RunStore
-from nasbench.search import run_from_config
+from nasbench.config.schema import CONF_DIR
+from nasbench.run.store import RunStore
+from nasbench.cli.search import run_from_config
 
 pytest.importorskip("ray")
 

@@ -9,12 +9,12 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from nasbench.config import CONF_DIR, validate
-from nasbench.errors import ConfigError
-from nasbench.factories import make_parts
-from nasbench.result import EvalResult
-from nasbench.run_store import STATE
-from nasbench.search import run_from_config
+from nasbench.config.schema import CONF_DIR, validate
+from nasbench.core.errors import ConfigError
+from nasbench.config.parts import make_parts
+from nasbench.core.result import EvalResult
+from nasbench.run.store import STATE
+from nasbench.cli.search import run_from_config
 from nasbench.strategies.evolution import RegularizedEvolution
 from nasbench.strategies.seeded import SeededStrategy
 from search_spaces.published import point as published_point

@@ -9,11 +9,12 @@ from typing import Any, Callable, Mapping
 import pytest
 import torch
 
-from nasbench.evaluators.nasbench201 import NasBench201Table
-from nasbench.result import EvalResult
-from nasbench.driver import best_record, run_search
+from nasbench.evaluators.nasbench201 import NasBench201Evaluator
+from nasbench.core.result import EvalResult
+from nasbench.run.loop import best_record, run_search
 from nasbench.strategies import STRATEGIES, Budget, BudgetError, StrategyError, derive_seed, make_strategy
-from nasbench.strategies.base import Candidate, Strategy
+from nasbench.core.candidate import Candidate
+from nasbench.strategies.base import Strategy
 from nasbench.strategies.bananas import Bananas
 from nasbench.strategies.evolution import RegularizedEvolution
 from nasbench.strategies.local_search import LocalSearch
@@ -365,7 +366,7 @@ def test_search_loop_spends_the_budget_and_reports_each_result():
 
 @pytest.mark.parametrize("name", FACTORIES)
 def test_strategies_search_the_table(name):
-    table = NasBench201Table()
+    table = NasBench201Evaluator()
     strategy = FACTORIES[name](0)
     if name == "nsga2":
         strategy = OptunaStrategy(SPACE, 0, sampler="nsga2", objectives=("val_acc", "cost_seconds"))

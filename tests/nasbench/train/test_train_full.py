@@ -12,13 +12,13 @@ import torch
 from PIL import Image
 
 from nasbench.data.image_folder import load_image_folder
-from nasbench.errors import UsageError
+from nasbench.core.errors import UsageError
 from nasbench.train.checkpoint import load_checkpoint, read_metrics
-from nasbench.train.cli import main
+from nasbench.cli.train import main
 from nasbench.train.loop import train_full
 from nasbench.train.plan import plan_network
 from nasbench.train.recipe import DataSpec, FullTrainConfig, TrainJob
-from nasbench.transfer import SkeletonSettings
+from nasbench.networks.transfer import SkeletonSettings
 
 TIMING = ("epoch_seconds", "images_per_second")
 

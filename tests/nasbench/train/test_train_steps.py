@@ -9,7 +9,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from nasbench.train.base_config import TrainConfigBase, TrainConfigError
-from nasbench.train.cli import main
+from nasbench.cli.train import main
 from nasbench.train.recipe import FullTrainConfig
 from nasbench.train.steps import TrainState, batch_layout, epoch_batches, make_optimizer, train_epoch
 from nasbench.train.trainer import TrainerConfig

@@ -9,7 +9,7 @@ from search_spaces.build import build_network
 from search_spaces.genotype import NetworkGenotype
 from search_spaces.skeletons import cell_network
 from search_spaces.spaces.base import Space, SpaceError
-from search_spaces.spaces.cell_spaces import cell_space, cell_space_names
+from search_spaces.spaces import cell_space, cell_space_names
 
 SPACES = sorted(cell_space_names())
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from nasbench.weights import load_weights
+from nasbench.networks.weights import load_weights
 from search_spaces.build import build_network
-from search_spaces.spaces.nasbench201 import NasBench201Space, arch_edges
+from search_spaces.spaces.nasbench201 import NasBench201Space, parse_arch
 
 BEST_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 
@@ -30,7 +30,7 @@ class ReferenceCell(nn.Module):
 
     def __init__(self, point: str, channels: int):
         super().__init__()
-        self.edges = arch_edges(point)
+        self.edges = parse_arch(point)
         makers = {"nor_conv_3x3": lambda: relu_conv_bn(channels, channels, 3),
                   "nor_conv_1x1": lambda: relu_conv_bn(channels, channels, 1),
                   "avg_pool_3x3": lambda: nn.AvgPool2d(3, 1, 1, count_include_pad=False),

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from search_spaces.spaces.base import Space, SpaceError
-from search_spaces.spaces.nasbench201 import EDGES, OPS, NasBench201Space, arch_edges, format_arch
+from search_spaces.spaces.nasbench201 import EDGES, OPS, NasBench201Space, parse_arch, format_arch
 
 RESNET_LIKE = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|"
 
@@ -40,7 +40,7 @@ def test_every_index_list_decodes_to_a_member(space):
 
 
 def test_edges_of_a_known_cell():
-    assert arch_edges(RESNET_LIKE) == [
+    assert parse_arch(RESNET_LIKE) == [
         (0, 1, "nor_conv_3x3"),
         (0, 2, "none"),
         (1, 2, "nor_conv_3x3"),
@@ -48,7 +48,7 @@ def test_edges_of_a_known_cell():
         (1, 3, "none"),
         (2, 3, "none"),
     ]
-    assert format_arch([op for _, _, op in arch_edges(RESNET_LIKE)]) == RESNET_LIKE
+    assert format_arch([op for _, _, op in parse_arch(RESNET_LIKE)]) == RESNET_LIKE
 
 
 def test_mutation_changes_exactly_one_edge(space):

@@ -4,8 +4,8 @@ with an odd class count (to catch hard-coded heads). A new entry is covered by a
 import pytest
 import torch
 
-from nasbench.rebuild import measure
-from nasbench.summary import check_figures
+from nasbench.networks.rebuild import measure
+from nasbench.networks.layer_table import check_figures
 from search_spaces.build import build_network
 from search_spaces.genotype import NetworkGenotype
 from search_spaces.zoo import ZooError, zoo

@@ -33,7 +33,7 @@ import torch.nn as nn
 from search_spaces import build as build_module
 from search_spaces import ops as ops_module
 
-from .errors import ExportError
+from nasbench.core.errors import ExportError
 
 FORMATS = {".json": "genotype JSON", ".pt": "TorchScript, traced in eval mode", ".py": "standalone PyTorch source",
            ".pt2": "torch.export program, eval mode, any batch size",

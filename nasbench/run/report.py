@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from nasbench.driver import best_record, best_summary
-from nasbench.run_store import HistoryRecord, RunStore
+from nasbench.run.loop import best_record, best_summary
+from nasbench.run.store import HistoryRecord, RunStore
 from search_spaces.spaces.base import Space
 
 

@@ -19,7 +19,7 @@ from typing import Mapping, Sequence
 import torch
 import torch.nn as nn
 
-from .errors import WeightsError
+from nasbench.core.errors import WeightsError
 
 CHECKPOINT_KEYS = ("state_dict", "model", "model_state_dict", "state_dict_ema")
 BATCH_COUNTER = "num_batches_tracked"

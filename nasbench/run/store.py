@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,9 @@ from typing import Any, Iterator, Protocol
 
 import torch
 
-from nasbench.result import EvalResult
-from nasbench.strategies.base import Candidate
+from nasbench.core.candidate import Candidate
+from nasbench.core.files import atomic_write_bytes, atomic_write_text
+from nasbench.core.result import EvalResult
 
 HISTORY = "history.jsonl"
 STATE = "strategy_state.pt"
@@ -63,27 +63,6 @@ class HistoryRecord:
         data = json.loads(line)
         candidate = Candidate(trial=data["trial"], point=data["point"], key=data["key"], seed=data["seed"])
         return cls(candidate, EvalResult.from_dict(data["result"]), data["started"], data["finished"])
-
-
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write a file so that a reader sees the old or the new content, never a part. It is
-    created as any file is (mode 0666 less the umask; ``mkstemp``'s 0600 would hide a
-    run's results from the other users of shared storage)."""
-    temporary = str(path.parent / f".{path.name}.{uuid.uuid4().hex}")
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
 
 
 def _check_plain(value: Any, where: str) -> None:

@@ -16,7 +16,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from search_spaces.registry import Registry, RegistryError
 
-CONF_DIR = Path(__file__).resolve().parent / "conf"
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"  # nasbench/conf, the Hydra config tree
 GROUPS = ("space", "search", "evaluator", "data", "trainer", "executor", "experiment")
 
 

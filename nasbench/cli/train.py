@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from nasbench.data import DATASETS
-from nasbench.errors import UsageError
-from nasbench.paths import runs_dir
+from nasbench.core.errors import UsageError, first_line
+from nasbench.core.paths import runs_dir
 from nasbench.train.base_config import TrainConfigError
 from nasbench.train.checkpoint import has_checkpoint, load_checkpoint
-from nasbench.train.errors import TrainError, first_line
+from nasbench.train.errors import TrainError
 from nasbench.train.loop import train_full
+from nasbench.networks.transfer import SkeletonSettings
 from nasbench.train.plan import plan_network
 from nasbench.train.recipe import EXECUTION_FIELDS, DataSpec, FullTrainConfig, TrainJob, TrainOutcome
 
@@ -124,7 +125,7 @@ def resumed_job(directory: str | Path, config_given: Mapping[str, Any]) -> Train
 
 
 def default_output_dir(name: str) -> Path:
-    """``./runs/train/<date>/<time>-<name>``: under the current working directory (``nasbench.paths``)."""
+    """``./runs/train/<date>/<time>-<name>``: under the current working directory (``nasbench.core.paths``)."""
     root = runs_dir() / "train"
     return root / time.strftime("%Y-%m-%d") / f"{time.strftime('%H-%M-%S')}-{name.replace('/', '_')}"
 
@@ -187,8 +188,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> TrainOutcome:
-    from nasbench.transfer import SkeletonSettings
-
     config, given = config_from_args(args)
     if args.stop_after_epoch is not None and args.stop_after_epoch < 0:
         raise UsageError(f"--stop-after-epoch: expected a non-negative integer, got {args.stop_after_epoch}")

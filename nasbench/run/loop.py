@@ -27,11 +27,11 @@ from typing import Any, Callable, Protocol
 
 from tqdm import tqdm
 
-from nasbench.result import EvalResult, safe_evaluate
-from nasbench.run_store import (BEST, HISTORY, STATE, HistoryRecord, MemoryStore, RunStoreError, StateFileError,
-                                Store)
-from nasbench.strategies.base import Candidate, StateLostError, Strategy
-from nasbench.strategies.budget import Budget
+from nasbench.core.result import EvalResult, safe_evaluate
+from nasbench.run.store import BEST, HISTORY, STATE, HistoryRecord, MemoryStore, RunStoreError, StateFileError, Store
+from nasbench.core.candidate import Candidate
+from nasbench.strategies.base import StateLostError, Strategy
+from nasbench.core.budget import Budget
 
 Evaluate = Callable[[Candidate], EvalResult]
 LOG = logging.getLogger("nasbench.search")  # RUN_DIR/search.log under the CLI (Hydra's job log)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from nasbench.errors import UsageError
+from nasbench.core.errors import UsageError
 
 LOCK = ".lock"
 

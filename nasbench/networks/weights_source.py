@@ -20,8 +20,8 @@ import torch
 from search_spaces.build import build_network
 from search_spaces.zoo import ForeignName, ZooEntry
 
-from .errors import WeightsError
-from .weights import WeightsMismatchError, map_state_dict
+from nasbench.core.errors import WeightsError
+from nasbench.networks.weights import WeightsMismatchError, map_state_dict
 
 
 class WeightsVariantError(WeightsError):

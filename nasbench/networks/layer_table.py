@@ -189,32 +189,33 @@ def describe(module: nn.Module) -> str:
     """A layer's class name with its kernel, stride and groups: ``Conv2d 3x3/2 g32``."""
     kind = type(module).__name__
     if isinstance(module, nn.Conv2d):
-        text = f"{kind} {_dims(module.kernel_size)}{_stride(module.stride)}"
+        text = f"{kind} {dims_text(module.kernel_size)}{_stride(module.stride)}"
         if module.groups == module.in_channels == module.out_channels and module.groups > 1:
             text += " dw"
         elif module.groups > 1:
             text += f" g{module.groups}"
-        if _dims(module.dilation) != "1x1":
-            text += f" d{_dims(module.dilation)}"
+        if dims_text(module.dilation) != "1x1":
+            text += f" d{dims_text(module.dilation)}"
         return text
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         kernel = module.kernel_size if isinstance(module.kernel_size, tuple) else (module.kernel_size,) * 2
         stride = module.stride if isinstance(module.stride, tuple) else (module.stride,) * 2
-        return f"{kind} {_dims(kernel)}{_stride(stride)}"
+        return f"{kind} {dims_text(kernel)}{_stride(stride)}"
     if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
         size = module.output_size if isinstance(module.output_size, tuple) else (module.output_size,) * 2
-        return f"{kind} {_dims(size)}"
+        return f"{kind} {dims_text(size)}"
     return kind
 
 
-def _dims(values: Sequence[int]) -> str:
+def dims_text(values: Sequence[int]) -> str:
+    """``(3, 224, 224)`` -> ``3x224x224``."""
     return "x".join(str(v) for v in values)
 
 
 def _stride(stride: Sequence[int]) -> str:
     if all(s == 1 for s in stride):
         return ""
-    return f"/{stride[0]}" if len(set(stride)) == 1 else f"/{_dims(stride)}"
+    return f"/{stride[0]}" if len(set(stride)) == 1 else f"/{dims_text(stride)}"
 
 
 # --- figure checks ----------------------------------------------------------------------
@@ -246,12 +247,12 @@ def _check(source: str, quantity: str, expected: float, measured: int, tolerance
 def format_table(summary: NetworkSummary, title: str = "") -> str:
     """The layer table and its totals as text."""
     header = ("layer", "type", "output", "activations", "memory", "params", "MACs")
-    lines = [("input", "", _dims(summary.input_shape), _count(_elements(summary.input_shape)),
+    lines = [("input", "", dims_text(summary.input_shape), _count(_elements(summary.input_shape)),
               _bytes(_elements(summary.input_shape) * BYTES_PER_ELEMENT), "", "")]
     for row in summary.rows:
-        lines.append((row.name, row.kind, _dims(row.output_shape), _count(row.activations),
+        lines.append((row.name, row.kind, dims_text(row.output_shape), _count(row.activations),
                       _bytes(row.activation_bytes), _count(row.params), _count(row.macs)))
-    total = (f"total ({len(summary.rows)} layers)", "", _dims(summary.output_shape), _count(summary.activations),
+    total = (f"total ({len(summary.rows)} layers)", "", dims_text(summary.output_shape), _count(summary.activations),
              _bytes(summary.activation_bytes), _count(sum(r.params for r in summary.rows)),
              _count(summary.macs))
     widths = [max(len(line[i]) for line in [header, total, *lines]) for i in range(len(header))]

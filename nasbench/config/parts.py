@@ -1,6 +1,6 @@
 """The config edge: a validated search config becomes the objects of a search.
 
-Whatever is wrong with it is one ``nasbench.errors.ConfigError`` line.
+Whatever is wrong with it is one ``nasbench.core.errors.ConfigError`` line.
 
 Every name is looked up here, once, in its kind's registry (``SPACES``, ``STRATEGIES``
 or ``ONESHOT_METHODS`` for ``search``, ``EVALUATORS``, ``EXECUTORS``); below this module
@@ -15,15 +15,15 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from nasbench.config import typed
-from nasbench.errors import ConfigError
+from nasbench.config.schema import typed
+from nasbench.core.errors import ConfigError
 from nasbench.evaluators import EVALUATORS, EvaluatorContext
 from nasbench.executors import EXECUTORS
 from nasbench.oneshot import ONESHOT_METHODS, OneShotSearch, make_oneshot
 from nasbench.strategies import make_strategy
 from nasbench.strategies.base import Strategy
 from nasbench.strategies.seeded import SeededStrategy
-from nasbench.strategies.budget import Budget
+from nasbench.core.budget import Budget
 from search_spaces.spaces import make_space
 from search_spaces.spaces.base import Space
 
@@ -44,7 +44,7 @@ class SearchParts:
 def seed_points(sources: list[Any], space: Space) -> list[Any]:
     """The points of ``space`` that ``search.seed_points`` names (each in any form the
     resolver takes); a bad one is a ``ConfigError`` naming its place in the list."""
-    from nasbench.resolve import ResolveError, seed_point
+    from nasbench.networks.resolve import ResolveError, seed_point
 
     points = []
     for index, source in enumerate(sources):

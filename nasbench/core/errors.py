@@ -44,6 +44,13 @@ class WeightsError(UsageError):
     """A weights file cannot be read, or its tensors do not fit the network."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message, or its type's name when it has none: what a
+    command prints of an error."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def stdout_closed() -> int:
     """What a command returns when its reader went away (``rebuild --list | head``):
     nothing more is written, and no traceback; exit status 0."""

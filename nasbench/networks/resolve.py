@@ -39,7 +39,7 @@ from search_spaces.registry import RegistryError
 from search_spaces.spaces import SPACES, Space, SpaceError, make_space
 from search_spaces.zoo import Figures, Zoo, ZooEntry, ZooError, zoo
 
-from .errors import UsageError
+from nasbench.core.errors import UsageError
 
 BEST = "best.json"
 CONFIG = "config.yaml"
@@ -238,7 +238,7 @@ def resolve(name: str | Path, variant: str | None = None, *, space: str | None =
 def _nb201_arch(index: str) -> str:
     """The NB201 string of the cell NB201 numbers ``index`` (its table is the one place
     that order exists)."""
-    from nasbench.evaluators.nasbench201 import TableNotFoundError, UnknownArchitectureError, arch_for_index
+    from nasbench.tables.nasbench201 import TableNotFoundError, UnknownArchitectureError, arch_for_index
 
     try:
         return arch_for_index(index)
@@ -252,7 +252,7 @@ def seed_point(source: Any, space: str) -> Any:
     that space (a published cell, a DARTS ``Genotype(...)`` or NB201 string, typed or in a
     file, a run directory). A cell of another space, or one that concatenates other states
     than the space's rule (a point cannot carry them), is a ``ResolveError``. A search's
-    ``search.seed_points`` are read here (``nasbench.factories.seed_points``)."""
+    ``search.seed_points`` are read here (``nasbench.config.parts.seed_points``)."""
     if isinstance(source, int) and not isinstance(source, bool):
         source = str(source)  # an NB201 index
     if not isinstance(source, (str, Path)):
