@@ -158,15 +158,15 @@ def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
 def run_parts(parts: SearchParts, store: Store, progress: bool = True) -> SearchOutcome:
     """Run (or resume) a search of these objects in ``store``; a run directory gets its
     report (``summary.md``, plots, drawings of the best cells). A one-shot search trains
-    its supernet in-process and writes its own report."""
+    its supernet (in this process or on Ray) and writes its own report."""
     if isinstance(parts.strategy, OneShotSearch):
         return run_oneshot(parts.strategy, parts.budget, store, progress=progress)
+    store.about = {"space": parts.space.name, "skeleton": dict(parts.skeleton)}  # recorded with the best
     outcome = parts.executor.run(parts.strategy, parts.evaluator, parts.budget, store, progress=progress)
     if isinstance(store, RunStore):
-        inputs = getattr(parts.evaluator, "network_inputs", dict)()  # what the evaluator fed the networks
+        store.about["inputs"] = dict(getattr(parts.evaluator, "network_inputs", dict)())  # what it fed the networks
         report = getattr(parts.strategy, "report", dict)()  # optional: what a strategy says of itself
-        write_report(store, outcome.history, parts.space, parts.skeleton, inputs, cost=parts.pareto_cost,
-                     strategy_report=report)
+        write_report(store, outcome.history, parts.space, cost=parts.pareto_cost, strategy_report=report)
     return outcome
 
 

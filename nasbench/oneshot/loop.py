@@ -35,15 +35,17 @@ from typing import Any
 import torch
 
 from nasbench.data.splits import DatasetSplits
-from nasbench.run.loop import SearchOutcome, best_summary
+from nasbench.run.best import write_best
+from nasbench.run.loop import SearchOutcome
 from nasbench.oneshot.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from nasbench.oneshot.collective import Collective, SingleProcess, shard
 from nasbench.oneshot.data import epoch_batches
 from nasbench.oneshot.methods import OneShotError, OneShotMethod
-from nasbench.run.report import plot_oneshot, write_report
+from nasbench.run.plots import plot_oneshot
+from nasbench.run.report import write_report
 from nasbench.core.result import EvalResult
 from nasbench.core.files import atomic_write_bytes, atomic_write_text
-from nasbench.run.store import BEST, HistoryRecord, RunStore, RunStoreError, Store
+from nasbench.run.store import HistoryRecord, RunStore, RunStoreError, Store
 from nasbench.core.candidate import Candidate, derive_seed
 from nasbench.core.budget import Budget
 from nasbench.train.runtime import resolve_device, to_cpu
@@ -264,10 +266,10 @@ class OneShotSearch:
         self.method.load_state_dict(state)
         return [HistoryRecord.from_json(line) for line in lines]
 
-    def best_json(self, record: HistoryRecord) -> dict[str, Any]:
-        """What ``best.json`` holds: the derived point in the ask/tell search's shape."""
-        return {**best_summary(record), "space": self.space.name, "skeleton": self.supernet.subnet_skeleton(),
-                "inputs": self.network_inputs(), "method": self.method.name}
+    def about(self) -> dict[str, Any]:
+        """What its derived points are evaluated in (``Store.about``, kept in ``best.json``)."""
+        return {"space": self.space.name, "skeleton": self.supernet.subnet_skeleton(), "inputs": self.network_inputs(),
+                "method": self.method.name}
 
     def save(self, store: Store, records: list[HistoryRecord]) -> None:
         """Checkpoint first, then the history row: a kill between the two is repaired
@@ -276,7 +278,8 @@ class OneShotSearch:
             save_checkpoint(store.run_dir / CHECKPOINT, self.method.name, len(records),
                             [r.to_json() for r in records], self.method.state_dict())
         store.append(records[-1])
-        store.write_json(BEST, self.best_json(records[-1]))
+        store.about = self.about()
+        write_best(store, records[-1])
 
     def restore(self, store: Store) -> tuple[list[HistoryRecord], float]:
         if not isinstance(store, RunStore):
@@ -296,14 +299,14 @@ class OneShotSearch:
         return records, sum(r.result.cost_seconds for r in records)
 
     def _report(self, store: RunStore, records: list[HistoryRecord], best: HistoryRecord | None) -> None:
-        write_report(store, records, self.space, self.supernet.subnet_skeleton(), self.network_inputs(), chosen=best,
+        store.about = self.about()
+        write_report(store, records, self.space, chosen=best,
                      chosen_because=f"{self.method.name} answers with its last epoch's derived cell. Each row below "
                                     f"is an epoch's derived cell, "
                                     f"{'its val_acc measured on the supernet' if best is None else scored_by(best)}; "
                                     f"train the answer alone (transfer RUN_DIR, or evaluate) to know its own "
                                     f"accuracy.")
         if best is not None:
-            store.write_json(BEST, self.best_json(best))
             weights = {key: value.cpu() for key, value in self.supernet.subnet_state_dict(best.candidate.point).items()}
             buffer = io.BytesIO()
             torch.save(weights, buffer)

@@ -28,7 +28,8 @@ from typing import Any, Callable, Protocol
 from tqdm import tqdm
 
 from nasbench.core.result import EvalResult, safe_evaluate
-from nasbench.run.store import BEST, HISTORY, STATE, HistoryRecord, MemoryStore, RunStoreError, StateFileError, Store
+from nasbench.run.best import best_record, write_best
+from nasbench.run.store import HISTORY, STATE, HistoryRecord, MemoryStore, RunStoreError, StateFileError, Store
 from nasbench.core.candidate import Candidate
 from nasbench.strategies.base import StateLostError, Strategy
 from nasbench.core.budget import Budget
@@ -112,19 +113,6 @@ def _failures_at_the_end(history: list[HistoryRecord]) -> int:
             break
         count += 1
     return count
-
-
-def best_record(history: list[HistoryRecord]) -> HistoryRecord | None:
-    """The finished candidate with the highest validation accuracy (first on ties)."""
-    finished = [r for r in history if r.result.ok and r.result.val_acc is not None
-                and math.isfinite(r.result.val_acc)]
-    return max(finished, key=lambda r: r.result.val_acc) if finished else None
-
-
-def best_summary(record: HistoryRecord) -> dict[str, Any]:
-    """What ``best.json`` holds: the point, its key and trial, and its metrics."""
-    return {"trial": record.candidate.trial, "key": record.candidate.key, "point": record.candidate.point,
-            "seed": record.candidate.seed, "result": record.result.to_dict()}
 
 
 def restore_run(strategy: Strategy, store: Store) -> RestoredRun:
@@ -295,7 +283,7 @@ class SearchRecorder:
         if result.ok and result.val_acc is not None and math.isfinite(result.val_acc) and (
                 self.best is None or result.val_acc > self.best.result.val_acc):
             self.best = record
-            self.store.write_json(BEST, best_summary(record))
+            write_best(self.store, record)
         LOG.info("trial %d %s val_acc=%s cost=%.3fs key=%s%s", record.candidate.trial, result.status,
                  "-" if result.val_acc is None else f"{result.val_acc:.4f}", result.cost_seconds,
                  record.candidate.key, f" ({result.message})" if result.message else "")

@@ -129,9 +129,12 @@ def state_from_bytes(payload: bytes, name: str = STATE) -> dict[str, Any]:
 
 
 class Store(Protocol):
-    """Where a search keeps its history, strategy state and best candidate."""
+    """Where a search keeps its history, strategy state and best candidate; ``about``:
+    what its points are evaluated in (space, skeleton, inputs), recorded with the best
+    (``nasbench.run.best``)."""
 
     keeps_state: bool
+    about: dict[str, Any]
 
     def append(self, record: HistoryRecord) -> None: ...
     def history(self) -> list[HistoryRecord]: ...
@@ -150,6 +153,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._history: list[HistoryRecord] = []
         self.files: dict[str, Any] = {}
+        self.about: dict[str, Any] = {}
 
     def append(self, record: HistoryRecord) -> None:
         self._history.append(record)
@@ -178,6 +182,7 @@ class RunStore:
     def __init__(self, run_dir: str | Path):
         self.run_dir = Path(run_dir).resolve()
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.about: dict[str, Any] = {}
 
     @property
     def history_path(self) -> Path:

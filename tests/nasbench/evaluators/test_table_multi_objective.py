@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import nasbench
 from nasbench.run import report
-from nasbench.run.report import pareto_front
+from nasbench.run.plots import pareto_front
 
 
 def test_nsga2_on_the_table_trades_accuracy_against_params(tmp_path, monkeypatch):
