@@ -421,41 +421,67 @@ def parse_network(data: Any, catalog: OpCatalog, limits: Limits = DEFAULT_LIMITS
     stages = []
     for index, stage in enumerate(_list(data["stages"], "stages", limits.max_layers)):
         path = f"stages[{index}]"
-        stage = _expect_mapping(stage, path, {"cell", "first_cell", "repeats", "width", "stride", "name"}, {"cell"})
-        width = stage.get("width")
-        first = stage.get("first_cell")
-        stages.append(Stage(
-            cell=parse_cell(stage["cell"], f"{path}.cell", catalog, limits),
-            repeats=_int(stage.get("repeats", 1), f"{path}.repeats", 1),
-            width=None if width is None else _int(width, f"{path}.width", 1, MAX_CHANNELS),
-            stride=_int(stage.get("stride", 1), f"{path}.stride", 1),
-            first_cell=None if first is None else parse_cell(first, f"{path}.first_cell", catalog, limits),
-            name=_name(stage.get("name", ""), f"{path}.name", limits)))
-        built = stages[-1]
+        built = _parse_stage(stage, path, catalog, limits)
         layers += _ops_in(built.first_cell or built.cell) + (built.repeats - 1) * _ops_in(built.cell)
         if layers > limits.max_layers:
             raise _fail(f"{path}.repeats", f"{built.repeats} takes the network past the limit of "
                                            f"{limits.max_layers} ops")
-        for cell_name, cell in (("cell", stages[-1].cell), ("first_cell", stages[-1].first_cell)):
-            if cell is None or (cell_name == "cell" and stages[-1].first_cell is not None):
-                continue
-            if stages[-1].stride > 1 and max(reduction_levels(cell, f"{path}.{cell_name}")) == 0:
-                raise _fail(f"{path}.stride", f"{stages[-1].stride}, but the {cell_name} has no op that reduces")
+        _check_stride(built, path)
+        stages.append(built)
     aux_heads = []
     for index, aux in enumerate(_list(data.get("aux_heads", []), "aux_heads", limits.max_layers, empty=True)):
-        path = f"aux_heads[{index}]"
-        aux = _expect_mapping(aux, path, {"after_stage", "layers", "head"}, {"after_stage"})
-        after = _int(aux["after_stage"], f"{path}.after_stage")
-        if after >= len(stages):
-            raise _fail(f"{path}.after_stage", f"{after} is not a stage (0..{len(stages) - 1})")
-        aux_layers = _list(aux.get("layers", []), f"{path}.layers", limits.max_layers, empty=True)
-        layers += len(aux_layers)
-        if layers > limits.max_layers:
-            raise _fail(f"{path}.layers", f"the network holds more than the limit of {limits.max_layers} ops")
-        aux_heads.append(AuxHead(after, tuple(_parse_layer(layer, f"{path}.layers[{i}]", catalog)
-                                               for i, layer in enumerate(aux_layers)),
-                                 _parse_head(aux.get("head", {}), f"{path}.head", limits)))
-    size = data.get("input_size", 224)
+        head, layers = _parse_aux_head(aux, f"aux_heads[{index}]", len(stages), layers, catalog, limits)
+        aux_heads.append(head)
+    size = _input_size(data.get("input_size", 224))
+    return NetworkGenotype(
+        stages=tuple(stages), stem=stem, head=_parse_head(data.get("head", {}), "head", limits),
+        aux_heads=tuple(aux_heads), input_size=size,
+        input_channels=_int(data.get("input_channels", 3), "input_channels", 1, MAX_CHANNELS),
+        num_classes=_int(data.get("num_classes", 1000), "num_classes", 1, MAX_CHANNELS),
+        name=_name(data.get("name", ""), "name", limits))
+
+
+def _parse_stage(stage: Any, path: str, catalog: OpCatalog, limits: Limits) -> Stage:
+    stage = _expect_mapping(stage, path, {"cell", "first_cell", "repeats", "width", "stride", "name"}, {"cell"})
+    width = stage.get("width")
+    first = stage.get("first_cell")
+    return Stage(
+        cell=parse_cell(stage["cell"], f"{path}.cell", catalog, limits),
+        repeats=_int(stage.get("repeats", 1), f"{path}.repeats", 1),
+        width=None if width is None else _int(width, f"{path}.width", 1, MAX_CHANNELS),
+        stride=_int(stage.get("stride", 1), f"{path}.stride", 1),
+        first_cell=None if first is None else parse_cell(first, f"{path}.first_cell", catalog, limits),
+        name=_name(stage.get("name", ""), f"{path}.name", limits))
+
+
+def _check_stride(stage: Stage, path: str) -> None:
+    """A strided stage's first cell must hold an op that reduces."""
+    for cell_name, cell in (("cell", stage.cell), ("first_cell", stage.first_cell)):
+        if cell is None or (cell_name == "cell" and stage.first_cell is not None):
+            continue
+        if stage.stride > 1 and max(reduction_levels(cell, f"{path}.{cell_name}")) == 0:
+            raise _fail(f"{path}.stride", f"{stage.stride}, but the {cell_name} has no op that reduces")
+
+
+def _parse_aux_head(aux: Any, path: str, stages: int, layers: int, catalog: OpCatalog,
+                    limits: Limits) -> tuple[AuxHead, int]:
+    """The auxiliary head at ``path`` after one of ``stages`` stages, and the network's op
+    count with it (``layers`` before it), refused past ``limits.max_layers``."""
+    aux = _expect_mapping(aux, path, {"after_stage", "layers", "head"}, {"after_stage"})
+    after = _int(aux["after_stage"], f"{path}.after_stage")
+    if after >= stages:
+        raise _fail(f"{path}.after_stage", f"{after} is not a stage (0..{stages - 1})")
+    aux_layers = _list(aux.get("layers", []), f"{path}.layers", limits.max_layers, empty=True)
+    layers += len(aux_layers)
+    if layers > limits.max_layers:
+        raise _fail(f"{path}.layers", f"the network holds more than the limit of {limits.max_layers} ops")
+    parsed = tuple(_parse_layer(layer, f"{path}.layers[{i}]", catalog) for i, layer in enumerate(aux_layers))
+    head = AuxHead(after, parsed, _parse_head(aux.get("head", {}), f"{path}.head", limits))
+    return head, layers
+
+
+def _input_size(size: Any) -> tuple[int, int]:
+    """``input_size``: an integer or [height, width], each side at most ``MAX_INPUT_SIDE``."""
     if isinstance(size, int) and not isinstance(size, bool):
         size = [size, size]
     if not isinstance(size, list) or len(size) != 2:
@@ -463,13 +489,7 @@ def parse_network(data: Any, catalog: OpCatalog, limits: Limits = DEFAULT_LIMITS
     for i, side in enumerate(size):
         if _int(side, f"input_size[{i}]", 1) > MAX_INPUT_SIDE:
             raise _fail(f"input_size[{i}]", f"{side} is more than the limit of {MAX_INPUT_SIDE} pixels")
-    return NetworkGenotype(
-        stages=tuple(stages), stem=stem, head=_parse_head(data.get("head", {}), "head", limits),
-        aux_heads=tuple(aux_heads),
-        input_size=(_int(size[0], "input_size[0]", 1), _int(size[1], "input_size[1]", 1)),
-        input_channels=_int(data.get("input_channels", 3), "input_channels", 1, MAX_CHANNELS),
-        num_classes=_int(data.get("num_classes", 1000), "num_classes", 1, MAX_CHANNELS),
-        name=_name(data.get("name", ""), "name", limits))
+    return _int(size[0], "input_size[0]", 1), _int(size[1], "input_size[1]", 1)
 
 
 # --- plain-dict form ------------------------------------------------------------------

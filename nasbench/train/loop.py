@@ -119,30 +119,47 @@ def run_worker(payload: Mapping[str, Any], *, rank: int, world_size: int, device
                       "drop_path": trained.drop_path, "train_loss": train_loss, "train_acc": train_acc}
             checkpoint_path = None
             if rank == 0:
-                record["val_acc"] = evaluate_accuracy(state.model, val_x, val_y, config.eval_batch_size,
-                                                      autocast_dtype=autocast_dtype)
-                if state.ema is not None:
-                    record["ema_val_acc"] = evaluate_accuracy(state.ema.module, val_x, val_y, config.eval_batch_size,
-                                                              autocast_dtype=autocast_dtype)
-                record["epoch_seconds"] = time.perf_counter() - started
-                record["images_per_second"] = steps_per_epoch * batch_size / record["epoch_seconds"]
-                append_metrics(output / METRICS, record)
-                checkpoint_path = output / CHECKPOINT
-                save_checkpoint(checkpoint_path, _checkpoint_state(job, state, record))
+                checkpoint_path = _close_epoch(job, state, record, (val_x, val_y), autocast_dtype, started,
+                                               steps_per_epoch * batch_size)
                 log(_progress_line(record, config.epochs, state.ema is not None))
             if on_ray:
                 report_to_ray(record, checkpoint_path if config.ray_checkpoints else None)
         if rank == 0:
-            final = {"status": status, "name": job.name, "epochs_done": state.epoch, "epochs": config.epochs,
-                     "steps": state.step, "steps_per_epoch": steps_per_epoch, "workers": world_size,
-                     "params": sum(p.numel() for p in state.model.parameters()),
-                     "trainable_params": sum(p.numel() for p in state.model.parameters() if p.requires_grad)}
-            last = last_metrics(output / METRICS)
-            final.update({key: last[key] for key in ("val_acc", "ema_val_acc", "train_loss") if key in last})
-            if status == "finished":
-                final.update(_final_weights(job, state, splits, device, autocast_dtype))
-            atomic_write_text(output / FINAL, json.dumps(final, indent=2) + "\n")
+            _write_final(job, state, status, splits, device, autocast_dtype, steps_per_epoch, world_size)
             log(f"train: {status} after epoch {state.epoch}/{config.epochs}, step {state.step}: {output}")
+
+
+def _close_epoch(job: TrainJob, state: TrainState, record: dict[str, Any], val: tuple[torch.Tensor, torch.Tensor],
+                 autocast_dtype: torch.dtype | None, started: float, images: int) -> Path:
+    """Rank 0's end of an epoch: the validation accuracy (and the EMA's) and the epoch's
+    time (from ``started``, validation included) and throughput into ``record``, the
+    metrics row appended, the checkpoint saved; returns the checkpoint's path."""
+    config, output = job.config, Path(job.output_dir)
+    record["val_acc"] = evaluate_accuracy(state.model, *val, config.eval_batch_size, autocast_dtype=autocast_dtype)
+    if state.ema is not None:
+        record["ema_val_acc"] = evaluate_accuracy(state.ema.module, *val, config.eval_batch_size,
+                                                  autocast_dtype=autocast_dtype)
+    record["epoch_seconds"] = time.perf_counter() - started
+    record["images_per_second"] = images / record["epoch_seconds"]
+    append_metrics(output / METRICS, record)
+    save_checkpoint(output / CHECKPOINT, _checkpoint_state(job, state, record))
+    return output / CHECKPOINT
+
+
+def _write_final(job: TrainJob, state: TrainState, status: str, splits: DatasetSplits, device: torch.device,
+                 autocast_dtype: torch.dtype | None, steps_per_epoch: int, world_size: int) -> None:
+    """``final.json``: how the run ended, its size and last metrics (and, finished, the
+    final weights' test accuracy: ``_final_weights``)."""
+    config, output = job.config, Path(job.output_dir)
+    final = {"status": status, "name": job.name, "epochs_done": state.epoch, "epochs": config.epochs,
+             "steps": state.step, "steps_per_epoch": steps_per_epoch, "workers": world_size,
+             "params": sum(p.numel() for p in state.model.parameters()),
+             "trainable_params": sum(p.numel() for p in state.model.parameters() if p.requires_grad)}
+    last = last_metrics(output / METRICS)
+    final.update({key: last[key] for key in ("val_acc", "ema_val_acc", "train_loss") if key in last})
+    if status == "finished":
+        final.update(_final_weights(job, state, splits, device, autocast_dtype))
+    atomic_write_text(output / FINAL, json.dumps(final, indent=2) + "\n")
 
 
 def _epoch_randomness(config: FullTrainConfig, epoch: int, rank: int, world_size: int, images: int,
