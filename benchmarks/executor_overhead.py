@@ -23,8 +23,10 @@ Run from the repository root (with the package installed, or ``PYTHONPATH=.``):
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -42,15 +44,20 @@ from search_spaces.spaces.nasbench201 import NasBench201Space
 
 
 class SleepEvaluation:
-    """An evaluation that takes ``seconds`` of wall time and scores by the key."""
+    """An evaluation that takes ``seconds`` of wall time and scores a candidate by a hash
+    of its key (any space's key: an NB201 string is not hexadecimal)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
 
     def __call__(self, candidate: Candidate) -> EvalResult:
         time.sleep(self.seconds)
-        return EvalResult(status="ok", val_acc=int(candidate.key[:6], 16) / 16**6, cost_seconds=self.seconds,
-                          seed=candidate.seed, epochs_run=1)
+        score = int(hashlib.sha256(candidate.key.encode()).hexdigest()[:6], 16) / 16**6
+        return EvalResult(status="ok", val_acc=score, cost_seconds=self.seconds, seed=candidate.seed, epochs_run=1)
+
+
+class BenchmarkError(RuntimeError):
+    """The two searches did not evaluate what the comparison needs."""
 
 
 def executor_config(concurrent: int, reuse_actors: bool) -> RayExecutorConfig:
@@ -70,20 +77,28 @@ def measure(trials: int, sleep: float, concurrent: int, reuse_actors: bool, work
     local_wall = time.perf_counter() - start
 
     start = time.perf_counter()
-    ensure_ray(RayExecutorConfig(num_cpus=concurrent))
+    ensure_ray(num_cpus=concurrent)
     importlib.import_module("ray.tune")  # like ray.init, paid once per process (a sweep pays it once)
     ray_init = time.perf_counter() - start
     start, ray_called = time.perf_counter(), time.time()
     remote = RayExecutor(executor_config(concurrent, reuse_actors)).run(RandomSearch(space, seed=0), evaluate, budget,
                                                                         RunStore(workdir / "ray"), progress=False)
     ray_wall = time.perf_counter() - start
-    assert len(local.history) == len(remote.history) == trials
-    assert {r.candidate.key for r in local.history} == {r.candidate.key for r in remote.history}
+    failed = {name: [r for r in outcome.history if not r.result.ok] for name, outcome in (("local", local),
+                                                                                        ("ray", remote))}
+    for name, records in failed.items():
+        if records:
+            raise BenchmarkError(f"{len(records)} of the {name} search's trials failed; the first: "
+                                 f"{records[0].result.message}")
+    if not len(local.history) == len(remote.history) == trials:
+        raise BenchmarkError(f"{trials} trials asked; local ran {len(local.history)}, ray {len(remote.history)}")
+    if {r.candidate.key for r in local.history} != {r.candidate.key for r in remote.history}:
+        raise BenchmarkError("the local and the Ray search evaluated different candidates")
 
     local_ideal, ray_ideal = trials * sleep, trials * sleep / concurrent
     local_span, ray_span = span(local.history), span(remote.history)
     return {
-        "trials": trials, "sleep_s": sleep, "concurrent": concurrent, "reuse_actors": reuse_actors,
+        "trials": trials, "failed_trials": 0, "sleep_s": sleep, "concurrent": concurrent, "reuse_actors": reuse_actors,
         "local_wall_s": round(local_wall, 3), "local_ideal_s": local_ideal,
         "local_trials_per_s": round(trials / local_wall, 3),
         "local_overhead_per_trial_s": round((local_wall - local_ideal) / trials, 4),
@@ -107,7 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="executor-overhead-") as workdir:
-        figures = measure(args.trials, args.sleep, args.concurrent, not args.no_reuse_actors, Path(workdir))
+        try:
+            figures = measure(args.trials, args.sleep, args.concurrent, not args.no_reuse_actors, Path(workdir))
+        except BenchmarkError as exc:
+            print(f"executor_overhead: {exc}", file=sys.stderr)
+            return 1
     if args.json:
         print(json.dumps(figures))
     else:

@@ -235,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
     parser.add_argument("--budget-seconds", type=float, default=12_000.0, help="simulated query cost per search")
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--table", default=None, help="nb201.csv (default: $NASBENCH201_CSV or ../shared/data)")
+    parser.add_argument("--table", default=None, help="nb201.csv (default: $NASBENCH201_CSV, else the table inside the package)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--plot", type=Path, default=None, help="write the anytime plot (PNG) here")
     args = parser.parse_args(argv)

@@ -33,21 +33,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-
-from nasbench.config.schema import CONF_DIR
+from nasbench.config.compose import compose_overrides
 from nasbench.config.parts import make_parts
+from nasbench.config.schema import validate
 from nasbench.cli.search import run_from_config
 
 METHODS = ("darts", "gdas", "enas", "spos")
 
 
 def composed(overrides: list[str]):
-    """The search config with ``overrides`` (as the command line composes it)."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        return compose(config_name="config", overrides=overrides)
+    """The search config with ``overrides``, composed and validated as the command line does."""
+    return validate(compose_overrides(overrides))
 
 
 def common_overrides(args: argparse.Namespace) -> list[str]:

@@ -75,7 +75,6 @@ def test_bad_budget_is_one_line_and_exit_2():
     assert run.returncode == 2 and "--budget-seconds: 0.0 must be positive" in run.stderr
 
 
-@pytest.mark.slow  # 20-60 s on 2 cores: python -m pytest -m slow
 def test_dry_run_prints_the_full_report(tmp_path):
     out = tmp_path / "report.json"
     env = {key: value for key, value in os.environ.items() if key != "OUT"}

@@ -2,6 +2,7 @@
 its mean over runs, the plot, and the one-line refusal of --plot without matplotlib."""
 from __future__ import annotations
 
+import json
 import sys
 from types import SimpleNamespace
 
@@ -48,3 +49,12 @@ def test_plot_without_matplotlib_is_one_line_and_exit_2(monkeypatch, capsys):
         main(["--runs", "1", "--plot", "anywhere.png"])
     assert leaving.value.code == 2
     assert capsys.readouterr().err == "nb201_strategies: --plot needs matplotlib (pip install matplotlib)\n"
+
+
+def test_a_tiny_run_reports_every_strategy(capsys):
+    main(["--runs", "2", "--strategies", "random", "evolution", "--budget-seconds", "1500", "--processes", "1",
+          "--json"])
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(report["strategies"]) == {"random", "evolution"} and report["runs"] == 2
+    for name, figures in report["strategies"].items():
+        assert 0 < figures["mean"] <= report["table_optimum"] and figures["mean_queries"] >= 10, name
