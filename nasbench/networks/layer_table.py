@@ -22,6 +22,22 @@ from torch.utils.flop_counter import FlopCounterMode
 BYTES_PER_ELEMENT = 4  # activations are counted at float32
 
 
+def _free(*args: Any, **kwargs: Any) -> int:
+    return 0
+
+
+def flop_counter() -> FlopCounterMode:
+    """A ``FlopCounterMode`` that counts convolutions and matrix products, as papers do.
+
+    Batch norm is free in that count; without a formula of its own the counter decomposes
+    each batch norm into elementwise ops it does not count either, which took half the
+    time of counting a deep network (ResNet-1202: 3.6 s against 2.0 s on the meta device)."""
+    aten = torch.ops.aten
+    batch_norms = (aten._native_batch_norm_legit_no_training, aten._native_batch_norm_legit,
+                   aten._native_batch_norm_legit_functional, aten.native_batch_norm)
+    return FlopCounterMode(display=False, custom_mapping={op: _free for op in batch_norms})
+
+
 @dataclass(frozen=True)
 class LayerRow:
     """One leaf layer that holds parameters or changes the shape of what flows through it."""
@@ -124,7 +140,7 @@ def summarize(network: nn.Module, input_shape: Sequence[int] | None = None) -> N
     network.eval()
     device = next((p.device for p in network.parameters()), torch.device("cpu"))
     try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        with torch.no_grad(), flop_counter() as counter:
             output = network(torch.zeros(1, *input_shape, device=device))
     finally:
         for handle in handles:

@@ -10,8 +10,8 @@ from typing import Iterator
 
 import torch
 from torch import Tensor, nn
-from torch.utils.flop_counter import FlopCounterMode
 
+from nasbench.networks.layer_table import flop_counter
 from nasbench.train.runtime import autocast
 
 
@@ -40,12 +40,12 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...],
                device: torch.device | str | None = None) -> int:
     """Multiply-adds of one eval-mode forward pass at batch 1.
 
-    Counted with ``torch.utils.flop_counter.FlopCounterMode`` (matmuls and convolutions);
+    Counted with ``torch.utils.flop_counter`` (matmuls and convolutions: ``layer_table.flop_counter``);
     MACs are half its FLOPs.
     """
     device = device if device is not None else next(model.parameters()).device
     sample = torch.zeros(1, *input_shape, device=device)
-    counter = FlopCounterMode(display=False)
+    counter = flop_counter()
     with eval_mode(model), torch.no_grad(), counter:
         model(sample)
     return counter.get_total_flops() // 2
