@@ -106,7 +106,7 @@ GPU_PLAN = Plan(budget_s=460, probe_timeout_s=60, pytest_timeout_s=210, pytest_p
                 oneshot=OneshotPlan(("--epochs", "4", "--random-cells", "8", "--proxy-epochs", "4"), 150))
 # The dry run collects only the CUDA tests' module (all skip without CUDA) to stay quick;
 # its timeouts allow for a CPU shared with other jobs.
-DRY_PLAN = Plan(budget_s=300, probe_timeout_s=60, pytest_timeout_s=120, pytest_paths=("tests/nasbench/test_cuda.py",),
+DRY_PLAN = Plan(budget_s=300, probe_timeout_s=60, pytest_timeout_s=120, pytest_paths=("tests/scenarios/test_cuda.py",),
                 device="cpu", benches=tuple(BenchPlan(net, 8, 1, 1, 0.25, None, 90)
                                             for net in ("resnet", "nasnet_a", "airbench")),
                 oneshot=OneshotPlan(("--methods", "gdas", "--epochs", "1", "--random-cells", "1", "--proxy-epochs",

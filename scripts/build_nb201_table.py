@@ -25,11 +25,11 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(CHECKOUT))
 
-from nasbench.tables.nasbench201 import DATASETS, cost_columns
+from nasbench.tables.nasbench201 import DATASETS, cost_columns  # noqa: E402
 from nasbench.evaluators.nasbench201_costs import dataset_costs, verify_costs  # noqa: E402
 
 DEFAULT_SOURCE = CHECKOUT.parent / "shared" / "data" / "nasbench201" / "nb201.csv"
-DEFAULT_OUTPUT = CHECKOUT / "nasbench" / "evaluators" / "data" / "nb201.csv.gz"
+DEFAULT_OUTPUT = CHECKOUT / "nasbench" / "tables" / "data" / "nb201.csv.gz"
 EXPECTED_ROWS = 15_625
 
 

@@ -15,7 +15,8 @@ def test_a_tiny_run_reports_each_scheduler(capsys):
     rows = {row["scheduler"]: row for row in report["runs"]}
     assert set(rows) == {"none", "halving"}
     for row in rows.values():
-        assert row["finished"] >= 1 and row["failed"] == 0 and row["charged_seconds"] > 0
-        assert row["full_training"] + row["stopped_early"] <= row["finished"]
+        assert row["failed"] == 0 and row["full_training"] + row["stopped_early"] <= row["finished"]
+    # Halving records a candidate only once its rung closes: on a busy machine 2 s may close none.
+    assert rows["none"]["finished"] >= 1 and rows["none"]["charged_seconds"] > 0
     assert rows["none"]["stopped_early"] == 0 and rows["none"]["full_training"] == rows["none"]["finished"]
     assert "halving" in table(report["runs"]).splitlines()[0]

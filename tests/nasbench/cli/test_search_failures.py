@@ -15,7 +15,7 @@ from nasbench.strategies.random_search import RandomSearch
 from search_spaces.spaces.nasbench201 import NasBench201Space
 
 TABLE = ["+space=nasbench201", "evaluator=nasbench201", "progress=false"]
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def failing(candidate):

@@ -21,7 +21,7 @@ from search_spaces.dsl import aux_head, cell, edge, head, layer, network, node, 
 from search_spaces.genotype import NetworkGenotype
 from search_spaces.zoo import zoo
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 # Imports the exported file and runs it where neither nasbench nor search_spaces can be

@@ -21,7 +21,7 @@ from search_spaces.genotype import NetworkGenotype
 from search_spaces.zoo import Figures, ZooEntry
 from search_spaces.zoo.registry import make_registry
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 RESNET34_PARAMS = 21_797_672
 
 

@@ -17,7 +17,7 @@ from nasbench.config.schema import CONF_DIR
 from nasbench.cli.search import main, precheck, run_from_config
 from nasbench.strategies import STRATEGIES
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 TABLE = ["+space=nasbench201", "evaluator=nasbench201", "progress=false"]
 
 
