@@ -204,7 +204,8 @@ def probe(plan: Plan, deadline: Deadline, env: dict[str, str], logs: Path) -> di
 
 def run_pytest(plan: Plan, deadline: Deadline, env: dict[str, str], logs: Path,
                dry: bool) -> dict[str, Any]:
-    command = [sys.executable, "-m", "pytest", "-m", "cuda", "-q", "-rfEs", "-p", "no:cacheprovider",
+    # -o addopts=: not the default run's workers (-n auto), which would share one GPU
+    command = [sys.executable, "-m", "pytest", "-o", "addopts=", "-m", "cuda", "-q", "-rfEs", "-p", "no:cacheprovider",
                *plan.pytest_paths]
     run = run_part(command, deadline.timeout(plan.pytest_timeout_s), env, logs / "pytest.log")
     counts = pytest_counts(run.output)

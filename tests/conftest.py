@@ -4,6 +4,14 @@ from __future__ import annotations
 import pytest
 
 
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (``-n 2``, the default run), every test that uses Ray runs on one
+    worker (``--dist loadgroup``), so that the session starts one Ray, not one per worker."""
+    for item in items:
+        if "ray_session" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("ray"))
+
+
 @pytest.fixture(scope="session")
 def ray_session():
     """One local Ray (two CPUs) for the whole session; a Ray already started is reused and

@@ -79,6 +79,7 @@ def test_a_one_shot_search_with_an_early_stopping_scheduler_is_refused_in_one_li
 RAY = ["executor=ray", "executor.train_workers=2", "executor.max_concurrent_trials=2"]
 
 
+@pytest.mark.slow  # 25-40 s (Ray Train's two workers, then Tune): python -m pytest -m slow
 def test_spos_trains_on_ray_train_and_evolves_on_ray_tune(ray_session, tmp_path):
     outcome = run_from_config(composed(["+space=nasbench201", "search=spos", "budget.trials=2",
                                         "search.params.evolution_samples=4", *RAY, *QUICK]), tmp_path)
