@@ -170,10 +170,15 @@ AMOEBA_A_FIGURES = _figures(
                    macs=23.1e9, macs_tolerance=0.03, counts_aux=False),),
 )
 # NOTE: DARTS reports 574M multiply-adds on ImageNet (Table 3); the authors' own
-# NetworkImageNet(48, 1000, 14, DARTS_V2), run here, has 529,911,552 in its convolutions
-# and classifier, as ours has, and the authors never released their counter (quark0/darts
-# issue 46: others count 523M and 545M). The exact counts of the authors' code are checked
-# instead, and the paper's parameters.
+# NetworkImageNet(48, 1000, 14, DARTS_V2), run here (2026-12-07), has 529,911,552 in its
+# convolutions and classifier, as ours has, layer for layer (torch's FlopCounterMode and
+# conv/linear hooks agree; ptflops' aten backend too). Counting more does not reach 574M:
+# batch norm, ReLU, pooling and the node additions as well, 542M; thop 546.5M; ptflops'
+# module backend 551M; depthwise convolutions twice, 556M; the auxiliary head, 531.5M. Only
+# networks with other parameters do (C=50: 573.5M at 5.08M parameters). The authors never
+# released their counter (quark0/darts issue 46: others count 523M and 545M). So 530M is
+# the count of the released network; the exact counts of the authors' code are checked,
+# and the paper's parameters.
 DARTS_V2_FIGURES = _figures(
     cifar=(Figures("DARTS (second order), 20 cells, 36 channels, Liu et al. 2019, Table 1", params=3_300_000,
                    params_tolerance=0.03, counts_aux=False),
