@@ -13,9 +13,10 @@ import torch
 import torch.nn as nn
 
 from .ops import FactorizedReduce, OpCatalog, default_catalog, make_activation
+from .errors import NasError
 
 
-class BuildError(ValueError):
+class BuildError(NasError, ValueError):
     """A genotype cannot be built: channels do not agree, a stride cannot apply, or the
     network is larger than the builder's limits."""
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .ops import ACTIVATIONS, OpCatalog, default_catalog
+from .errors import NasError
 
 COMBINES = ("add", "concat", "mean")
 POOLS = ("avg", "max", "none")
@@ -26,7 +27,7 @@ MAX_INPUT_SIDE = 2**14
 MAX_CHANNELS = 2**20  # a 3x3 conv between two such widths already holds 10^13 parameters
 
 
-class GenotypeError(ValueError):
+class GenotypeError(NasError, ValueError):
     """A genotype is malformed; the message starts with the path of the bad field."""
 
 

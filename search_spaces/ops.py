@@ -17,8 +17,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .errors import NasError
 
-class OpError(ValueError):
+
+class OpError(NasError, ValueError):
     """An op is unknown, got a parameter it does not take, or cannot map C_in to C_out."""
 
 

@@ -11,10 +11,12 @@ import difflib
 from types import MappingProxyType
 from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
+from .errors import NasError
+
 T = TypeVar("T")
 
 
-class RegistryError(ValueError):
+class RegistryError(NasError, ValueError):
     """An unknown name, or a name registered twice."""
 
 

@@ -36,6 +36,7 @@ from typing import Any, Mapping, Sequence
 
 from .dsl import chain, edge, head, layer, network, stage
 from .value_kinds import field_kind_problem
+from .errors import NasError
 
 SKELETONS = ("cifar", "imagenet")
 IMAGENET_PRESETS = ("mobile", "large")
@@ -43,7 +44,7 @@ STEMS = ("conv", "nasnet", "darts")
 AUX_POSITIONS = ("normal", "reduction")
 
 
-class SkeletonError(ValueError):
+class SkeletonError(NasError, ValueError):
     """A skeleton's settings cannot make a network (unknown name, too small an input)."""
 
 

@@ -40,12 +40,13 @@ from .spaces.nasbench201 import EDGES as NB201_EDGES
 from .spaces.nasbench201 import OPS as NB201_OPS
 from .spaces.nasbench201 import NasBench201Space, format_arch, parse_arch
 from .spaces.nasbench201_network import OP_EDGES as NB201_OP_EDGES
+from .errors import NasError
 
 MIXED = "mixed"
 SKIP_OPS = ("skip", "identity")  # the catalog ops that count as skip connections
 
 
-class SupernetError(ValueError):
+class SupernetError(NasError, ValueError):
     """A space has no supernet layout, or paths or architecture weights do not fit it."""
 
 

@@ -40,9 +40,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("search_spaces: spaces", ("search_spaces.spaces",)),
     ("search_spaces: zoo, skeletons, blocks", ("search_spaces.zoo", "search_spaces.skeletons", "search_spaces.blocks")),
     ("search_spaces: genotype, builder", ("search_spaces.build", "search_spaces.genotype")),
-    ("search_spaces: ops, the DSL, registry, kinds", ("search_spaces.ops", "search_spaces.dsl",
-                                                      "search_spaces.registry", "search_spaces.value_kinds",
-                                                      "search_spaces")),
+    ("search_spaces: errors, ops, the DSL, registry, kinds", ("search_spaces.errors", "search_spaces.ops",
+                                                              "search_spaces.dsl", "search_spaces.registry",
+                                                              "search_spaces.value_kinds", "search_spaces")),
 )
 
 

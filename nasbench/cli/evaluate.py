@@ -17,16 +17,12 @@ from typing import Any, Sequence
 
 from omegaconf import OmegaConf
 
+from nasbench.cli.command import run_command
 from nasbench.config.schema import CONF_DIR
 from nasbench.data import DATASETS, load_dataset
-from nasbench.data.cifar import DatasetNotFoundError
-from nasbench.core.errors import UsageError
 from nasbench.networks.resolve import Resolved, resolve
 from nasbench.train.trainer import ProxyTrainer, TrainerConfig
-from search_spaces.build import BuildError, build_network
-from search_spaces.genotype import GenotypeError
-from search_spaces.ops import OpError
-from search_spaces.zoo import ZooError
+from search_spaces.build import build_network
 
 
 def network_for_data(source: Resolved, channels: int, size: int, num_classes: int, cells: int | None = None,
@@ -78,20 +74,20 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    try:
-        config = TrainerConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                               crop_padding=args.crop_padding, flip=args.flip, cutout=args.cutout,
-                               label_smoothing=args.label_smoothing, drop_path=args.drop_path, seed=args.seed,
-                               device=args.device)
-        splits = load_dataset(args.data, args.root, seed=args.seed, train_fraction=args.train_fraction,
-                              resolution=args.resolution)
-        channels, size, _ = splits.input_shape
-        genotype = network_for_data(resolve(args.name, args.variant), channels, size, splits.num_classes,
-                                    args.cells, args.filters)
-        model = build_network(genotype, seed=args.seed)
-    except (UsageError, ZooError, GenotypeError, BuildError, OpError, DatasetNotFoundError, ValueError) as exc:
-        print(f"evaluate: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 2
+    return run_command("evaluate", lambda: run(args))
+
+
+def run(args: argparse.Namespace) -> int:
+    config = TrainerConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                           crop_padding=args.crop_padding, flip=args.flip, cutout=args.cutout,
+                           label_smoothing=args.label_smoothing, drop_path=args.drop_path, seed=args.seed,
+                           device=args.device)
+    splits = load_dataset(args.data, args.root, seed=args.seed, train_fraction=args.train_fraction,
+                          resolution=args.resolution)
+    channels, size, _ = splits.input_shape
+    genotype = network_for_data(resolve(args.name, args.variant), channels, size, splits.num_classes,
+                                args.cells, args.filters)
+    model = build_network(genotype, seed=args.seed)
     print(f"training {genotype.get('name') or args.name} on {args.data} ({len(splits.train[1])} train, "
           f"{len(splits.val[1])} validation images) for {args.epochs} epochs", file=sys.stderr)
 

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from nasbench.core.errors import UsageError, first_line, stdout_closed
+from nasbench.cli.command import run_command
+from nasbench.core.errors import UsageError
 from nasbench.networks.export import FORMATS, export_network, write_export
 from nasbench.networks.layer_table import NetworkSummary, check_figures, dims_text, format_table, summary_to_dict
 from nasbench.networks.rebuild import Target, build, list_zoo, load_network, measure, natural_cell_text, target_for
 from nasbench.networks.resolve import Resolved, resolve
-from search_spaces.build import BuildError
 from search_spaces.formats import FORMATS as CELL_FORMATS
-from search_spaces.genotype import GenotypeError
-from search_spaces.ops import OpError
-from search_spaces.zoo import ZooError, zoo
+from search_spaces.zoo import zoo
 
 PROG = "rebuild"
 DESCRIPTION = """\
@@ -121,13 +118,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    try:
-        return run(args)
-    except BrokenPipeError:
-        return stdout_closed()
-    except (UsageError, GenotypeError, BuildError, OpError, ZooError) as exc:
-        print(f"{PROG}: {first_line(exc)}", file=sys.stderr)
-        return 2
+    return run_command(PROG, lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> int:

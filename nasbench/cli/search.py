@@ -24,19 +24,18 @@ from omegaconf.errors import OmegaConfBaseException
 from nasbench.api import RUN_MAY_CHANGE, run_config
 from nasbench.config.compose import compose_overrides
 from nasbench.config.schema import CONF_DIR, ConfigSchemaError, check_overrides, group_choices, validate
-from nasbench.core.budget import BudgetError
-from nasbench.core.errors import UsageError, run_directory_error
+from nasbench.core.errors import first_line, run_directory_error
 from nasbench.core.paths import runs_dir, shown
 from nasbench.run.lock import LOCK
 from nasbench.run.loop import SearchOutcome
-from nasbench.run.store import CONFIG, RunStoreError
-from nasbench.strategies.base import StrategyError
+from nasbench.run.store import CONFIG
+from search_spaces.errors import NasError
 
 
 HELP_FLAGS = ("--help", "-h", "--hydra-help")
 
 
-class SearchUsageError(ValueError):
+class SearchUsageError(NasError, ValueError):
     """A search cannot start: no space, a bad override, an unreadable run to resume."""
 
 
@@ -149,9 +148,8 @@ def _task(cfg: DictConfig) -> None:
     run_dir = Path(hydra_cfg.runtime.output_dir)
     try:
         outcome = run_from_config(cfg, run_dir, list(hydra_cfg.overrides.task))
-    except (SearchUsageError, UsageError, ConfigSchemaError, BudgetError, StrategyError, RunStoreError,
-            FileNotFoundError, ValueError) as exc:
-        print(f"search: {str(exc).splitlines()[0]}", file=sys.stderr)
+    except NasError as exc:  # what the user asked cannot run: one line (nasbench.cli.command)
+        print(f"search: {first_line(exc)}", file=sys.stderr)
         remove_if_only_hydra(run_dir)
         raise SystemExit(2) from None
     except OSError as exc:  # disk full, read-only, vanished, no permission: what finished is on disk

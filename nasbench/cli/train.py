@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from nasbench.cli.command import run_command
 from nasbench.data import DATASETS
 from nasbench.core.errors import UsageError, first_line
 from nasbench.core.paths import runs_dir
@@ -170,17 +171,18 @@ def run_cli(prog: str, parser: argparse.ArgumentParser, runner: Callable[[argpar
     """Parse, run, and turn errors into one line: exit 2 for usage errors, 1 for a failed
     training; ``--json`` prints the final record (shared by train and finetune)."""
     args = parser.parse_args(argv)
-    try:
-        outcome = runner(args)
-    except UsageError as exc:
-        print(f"{prog}: {first_line(exc)}", file=sys.stderr)
-        return 2
-    except TrainError as exc:
-        print(f"{prog}: {first_line(exc)}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(outcome.final))
-    return 0
+
+    def body() -> int:
+        try:
+            outcome = runner(args)
+        except TrainError as exc:  # the training itself failed: status 1 (a usage error is 2)
+            print(f"{prog}: {first_line(exc)}", file=sys.stderr)
+            return 1
+        if args.json:
+            print(json.dumps(outcome.final))
+        return 0
+
+    return run_command(prog, body)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,26 +11,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from nasbench.cli.rebuild import print_cell
-from nasbench.core.errors import UsageError, first_line, stdout_closed
+from nasbench.cli.command import run_command
+from nasbench.core.errors import UsageError
 from nasbench.networks.export import FORMATS, export_network
 from nasbench.networks.layer_table import FigureCheck, NetworkSummary, format_table, summary_to_dict
 from nasbench.networks.rebuild import build, measure, natural_cell_text
 from nasbench.networks.resolve import Resolved
 from nasbench.networks.transfer import SkeletonSettings, figure_checks, load_cell, transfer_genotype
-from search_spaces.build import BuildError
 from search_spaces.formats import FORMATS as CELL_FORMATS
-from search_spaces.genotype import GenotypeError
-from search_spaces.ops import OpError
 from search_spaces.published import PUBLISHED
 from search_spaces.skeletons import (AUX_POSITIONS, EVALUATION_SETTINGS, IMAGENET_PRESETS, SKELETONS, STEMS,
-                                     SkeletonError, SkeletonPreset)
+                                     SkeletonPreset)
 from search_spaces.spaces import cell_space_names
-from search_spaces.spaces.base import SpaceError
 
 
 PROG = "transfer"
@@ -124,13 +120,7 @@ def settings_from_args(args: argparse.Namespace) -> SkeletonSettings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    try:
-        return run(args)
-    except BrokenPipeError:
-        return stdout_closed()
-    except (UsageError, GenotypeError, BuildError, OpError, SkeletonError, SpaceError) as exc:
-        print(f"{PROG}: {first_line(exc)}", file=sys.stderr)
-        return 2
+    return run_command(PROG, lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> int:

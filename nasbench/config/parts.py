@@ -16,7 +16,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from nasbench.config.schema import typed
-from nasbench.core.errors import ConfigError
+from nasbench.core.errors import ConfigError, first_line
 from nasbench.evaluators import EVALUATORS, EvaluatorContext
 from nasbench.executors import EXECUTORS
 from nasbench.oneshot import ONESHOT_METHODS, OneShotSearch, make_oneshot
@@ -24,6 +24,7 @@ from nasbench.strategies import make_strategy
 from nasbench.strategies.base import Strategy
 from nasbench.strategies.seeded import SeededStrategy
 from nasbench.core.budget import Budget
+from search_spaces.errors import NasError
 from search_spaces.spaces import make_space
 from search_spaces.spaces.base import Space
 
@@ -94,8 +95,8 @@ def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = N
             check(strategy, evaluator)  # what the executor refuses (a scheduler for a lookup), before the run starts
         budget = Budget(trials=cfg.budget.trials, seconds=cfg.budget.seconds,
                         max_consecutive_failures=cfg.budget.max_consecutive_failures)
-    except ValueError as exc:  # RegistryError, SpaceError, StrategyError, BudgetError, an evaluator's refusal
-        raise ConfigError(str(exc).strip().splitlines()[0]) from None
+    except NasError as exc:  # RegistryError, SpaceError, StrategyError, BudgetError, an evaluator's refusal
+        raise ConfigError(first_line(exc)) from None
     objectives = (plain["search"].get("params") or {}).get("objectives") or []
     costs = [str(name) for name in objectives if name != "val_acc"]
     return SearchParts(space, strategy, evaluator, executor, budget, skeleton, costs[0] if costs else "macs")

@@ -15,12 +15,13 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from search_spaces.registry import Registry, RegistryError
+from search_spaces.errors import NasError
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"  # nasbench/conf, the Hydra config tree
 GROUPS = ("space", "search", "evaluator", "data", "trainer", "executor", "experiment")
 
 
-class ConfigSchemaError(ValueError):
+class ConfigSchemaError(NasError, ValueError):
     """The composed config does not fit the schema; the message names the key."""
 
 

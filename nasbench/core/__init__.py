@@ -5,5 +5,6 @@
 and the seeds derived for it), ``budget`` (``Budget``), ``files`` (atomic writes),
 ``paths`` (default locations, relative to the user) and ``ray_cluster`` (starting or
 joining Ray). It imports the standard library and torch, and Ray only inside the
-functions that start it; nothing of nasbench above it and nothing of ``search_spaces``.
+functions that start it, and of ``search_spaces`` only the error root (``NasError``) that
+every error of both packages derives from; nothing of nasbench above it.
 """

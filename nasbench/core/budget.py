@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from search_spaces.errors import NasError
 
-class BudgetError(ValueError):
+
+class BudgetError(NasError, ValueError):
     """A budget with no limit or a non-positive one."""
 
 

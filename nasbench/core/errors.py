@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import sys
 
+from search_spaces.errors import NasError
 
-class UsageError(Exception):
+
+class UsageError(NasError):
     """A request that cannot be carried out; the message is one line meant for the user."""
 
 

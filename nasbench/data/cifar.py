@@ -32,12 +32,13 @@ import torch
 from torch import Tensor
 
 from nasbench.data.splits import DatasetSplits, build_splits
+from search_spaces.errors import NasError
 
 Downloader = Callable[[str, Path], None]
 """Fetches ``url`` into the file ``destination``; raises on any failure."""
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(NasError, FileNotFoundError):
     """The data set's files are not on disk and could not be downloaded."""
 
 

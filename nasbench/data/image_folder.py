@@ -27,12 +27,13 @@ from torch import Tensor
 
 from nasbench.data.cifar import DatasetNotFoundError
 from nasbench.data.splits import DatasetSplits, build_splits
+from search_spaces.errors import NasError
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".ppm", ".pgm", ".tif", ".tiff", ".webp"})
 VAL_FRACTION = 0.1
 
 
-class ImageFolderError(ValueError):
+class ImageFolderError(NasError, ValueError):
     """A folder that does not hold a class-per-subfolder image data set."""
 
 

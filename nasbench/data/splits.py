@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from nasbench.core.errors import ConfigError
+
 Split = tuple[Tensor, Tensor]
 
 
@@ -60,7 +62,7 @@ def resize(images: Tensor, resolution: int | None) -> Tensor:
     if resolution is None or images.shape[-2:] == (resolution, resolution):
         return images
     if resolution < 1:
-        raise ValueError(f"resolution: {resolution} must be a positive integer")
+        raise ConfigError(f"resolution: {resolution} must be a positive integer")
     downsampling = resolution < max(images.shape[-2:])
     return F.interpolate(images, size=(resolution, resolution), mode="bilinear",
                          align_corners=False, antialias=downsampling)
@@ -84,9 +86,9 @@ def build_splits(images: Tensor, labels: Tensor, test_images: Tensor, test_label
     the kept training images and are applied to all three splits.
     """
     if not 0.0 < train_fraction <= 1.0:
-        raise ValueError(f"train_fraction: {train_fraction} must be in (0, 1]")
+        raise ConfigError(f"train_fraction: {train_fraction} must be in (0, 1]")
     if not 0 < val_size < len(labels):
-        raise ValueError(f"val_size: {val_size} must be in (0, {len(labels)})")
+        raise ConfigError(f"val_size: {val_size} must be in (0, {len(labels)})")
     order = seeded_permutation(len(labels), seed)
     val_index, train_index = order[:val_size], order[val_size:]
     kept = max(1, round(train_fraction * len(train_index)))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from nasbench.core.errors import ConfigError
 from nasbench.core.candidate import Candidate
 from nasbench.core.result import EvalResult
 from nasbench.evaluators.base import EvaluatorContext
@@ -43,11 +44,11 @@ class NasBench201Evaluator(NasBench201Table):
     @classmethod
     def from_config(cls, settings: TableEvaluatorConfig, context: EvaluatorContext) -> "NasBench201Evaluator":
         if not isinstance(context.space, NasBench201Space):
-            raise ValueError(f"evaluator=nasbench201 looks up NAS-Bench-201 cells; use +space=nasbench201, "
+            raise ConfigError(f"evaluator=nasbench201 looks up NAS-Bench-201 cells; use +space=nasbench201, "
                              f"not {context.space.name}")
         data = (context.data or {}).get("name", "digits")
         if data != "digits" and data != canonical_dataset(settings.dataset):  # digits: the config's default
-            raise ValueError(f"evaluator=nasbench201 looks up evaluator.dataset={settings.dataset}, not data={data}; "
+            raise ConfigError(f"evaluator=nasbench201 looks up evaluator.dataset={settings.dataset}, not data={data}; "
                              f"pick the table's column with evaluator.dataset "
                              f"({', '.join(DATASETS)})")
         return cls(path=settings.path, dataset=settings.dataset)

@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
+from nasbench.core.errors import ConfigError
 from nasbench.data import check_dataset, load_data_group
 from nasbench.data.splits import DatasetSplits
 from nasbench.evaluators.base import EvaluatorContext
@@ -35,7 +36,7 @@ class ProxyEvaluatorConfig:
 
     def __post_init__(self) -> None:
         if self.max_params is not None and self.max_params < 1:
-            raise ValueError(f"evaluator.max_params: {self.max_params} must be >= 1 (or null)")
+            raise ConfigError(f"evaluator.max_params: {self.max_params} must be >= 1 (or null)")
 
 
 def trainer_config(settings: Mapping[str, Any], seed: int) -> TrainerConfig:
@@ -43,7 +44,7 @@ def trainer_config(settings: Mapping[str, Any], seed: int) -> TrainerConfig:
     known = {f.name for f in dataclasses.fields(TrainerConfig)}
     unknown = sorted(set(settings) - known)
     if unknown:
-        raise ValueError(f"trainer.{unknown[0]}: not a trainer setting; known: {', '.join(sorted(known))}")
+        raise ConfigError(f"trainer.{unknown[0]}: not a trainer setting; known: {', '.join(sorted(known))}")
     return TrainerConfig(**{**settings, "seed": seed})
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 from search_spaces.value_kinds import kind_problem
 
+from nasbench.core.errors import ConfigError
+
 KINDS: tuple[str, ...] = ("halving", "hyperband")
 
 
@@ -65,7 +67,7 @@ def bracket(s: int, size: int, min_epochs: int, max_epochs: int, eta: int) -> Br
 def bracket_plan(kind: str, index: int, min_epochs: int, max_epochs: int, eta: int) -> tuple[int, int]:
     """``(s, size)`` of the ``index``-th bracket (0-based) of a ``kind`` search."""
     if kind not in KINDS:
-        raise ValueError(f"scheduler: {kind!r} is not one of {', '.join(KINDS)}")
+        raise ConfigError(f"scheduler: {kind!r} is not one of {', '.join(KINDS)}")
     s_max = rungs_above_min(min_epochs, max_epochs, eta)
     s = s_max if kind == "halving" else s_max - index % (s_max + 1)
     return s, math.ceil((s_max + 1) * eta ** s / (s + 1))

@@ -15,9 +15,10 @@ from nasbench.executors.halving import SuccessiveHalving
 from nasbench.run.store import HistoryRecord, Store
 from nasbench.strategies.base import Strategy
 from nasbench.core.budget import Budget
+from search_spaces.errors import NasError
 
 
-class LocalExecutorError(ValueError):
+class LocalExecutorError(NasError, ValueError):
     """A local executor setting that cannot work (a bad number, halving without epochs)."""
 
 

@@ -83,6 +83,7 @@ from nasbench.core.result import EvalResult
 from nasbench.run.store import HistoryRecord, Store
 from nasbench.strategies.base import Strategy
 from nasbench.core.budget import Budget
+from search_spaces.errors import NasError
 
 SCHEDULERS: tuple[str, ...] = ("asha", *KINDS)  # asha and halving: the same asynchronous halving
 EXPERIMENTS = "ray"  # Tune's files, inside the run directory
@@ -109,7 +110,7 @@ class RayExecutorConfig:
     train_workers: Optional[int] = None  # a one-shot search's Ray Train workers (None: max_concurrent_trials)
 
 
-class ExecutorError(ValueError):
+class ExecutorError(NasError, ValueError):
     """An executor setting that cannot work (a bad number, ASHA without epochs)."""
 
 

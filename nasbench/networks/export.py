@@ -3,9 +3,9 @@ a standalone PyTorch source file (``.py``) that imports torch alone; or, for a n
 built around a cell, the cell as text (``.txt``: DARTS' ``Genotype(...)`` for a two-input
 cell, an NB201 string for a NAS-Bench-201 cell; ``search_spaces.formats``).
 
-The ``.py`` file embeds the op catalog (``search_spaces/ops.py``) and the builder
-(``search_spaces/build.py``) verbatim, both of which import torch and the standard library
-only, then the genotype as a literal; ``build()`` in it returns a network with the same
+The ``.py`` file embeds the error root (``search_spaces/errors.py``), the op catalog
+(``search_spaces/ops.py``) and the builder (``search_spaces/build.py``) verbatim, all of
+which import torch and the standard library only, then the genotype as a literal; ``build()`` in it returns a network with the same
 module tree, hence the same parameter names, as ``search_spaces.build.build_network``, so
 a state_dict saved from either loads into the other with ``strict=True``.
 
@@ -31,7 +31,10 @@ import torch
 import torch.nn as nn
 
 from search_spaces import build as build_module
+from search_spaces import errors as errors_module
 from search_spaces import ops as ops_module
+
+EMBEDDED = (errors_module, ops_module, build_module)  # in dependency order
 
 from nasbench.core.errors import ExportError
 
@@ -152,8 +155,8 @@ def _first_line(exc: BaseException) -> str:
 
 HEADER = '''"""{name}: a standalone PyTorch definition, written by `python -m nasbench.rebuild`.
 
-It needs torch alone. Below are nasbench's op catalog (search_spaces/ops.py) and builder
-(search_spaces/build.py), copied verbatim, then the network's genotype. `build()` returns
+It needs torch alone. Below are nasbench's error root (search_spaces/errors.py), op catalog
+(search_spaces/ops.py) and builder (search_spaces/build.py), copied verbatim, then the network's genotype. `build()` returns
 the network with the parameter names nasbench gives it, so a state_dict saved from a
 network nasbench built loads here with strict=True. `python {file}` prints a summary.
 """
@@ -196,15 +199,15 @@ if __name__ == "__main__":
 def standalone_source(genotype: Mapping[str, Any], file_name: str = "this_file.py") -> str:
     """Python source that imports torch alone and defines ``GENOTYPE``, ``build()`` and
     ``MODEL`` (see the module docstring)."""
-    ops_names = _top_level_names(inspect.getsource(ops_module))
+    embedded = {module.__name__.rpartition(".")[2]: _top_level_names(inspect.getsource(module)) for module in EMBEDDED}
     # A name is text for a docstring: non-printable characters (a NUL would stop compile) become spaces.
     name = "".join(ch if ch.isprintable() else " " for ch in str(genotype.get("name") or "network"))
     title = " ".join(name.replace("\\", "/").replace('"', "'").split())
     parts = [HEADER.format(name=title, file=file_name)]
-    for module in (ops_module, build_module):
+    for module in EMBEDDED:
         relative = f"search_spaces/{Path(inspect.getsourcefile(module) or module.__name__).name}"
         parts.append(f"\n# ---- {relative} " + "-" * max(4, 84 - len(relative)) + "\n")
-        parts.append(_embeddable(module, ops_names))
+        parts.append(_embeddable(module, embedded))
     literal = pprint.pformat(dict(genotype), width=100, sort_dicts=False)
     if ast.literal_eval(literal) != dict(genotype):
         raise ExportError("--export .py: the genotype does not survive as a Python literal")
@@ -214,17 +217,18 @@ def standalone_source(genotype: Mapping[str, Any], file_name: str = "this_file.p
     return source
 
 
-def _embeddable(module: ModuleType, ops_names: set[str]) -> str:
+def _embeddable(module: ModuleType, embedded: Mapping[str, set[str]]) -> str:
     """A module's source without its ``__future__`` import and its imports from the
     ``search_spaces`` package, which the standalone file defines itself (only imports of
-    names that ``ops`` defines can be dropped; anything else cannot be embedded)."""
+    names that an ``embedded`` module defines can be dropped; anything else cannot be
+    embedded)."""
     source = inspect.getsource(module)
     drop: set[int] = set()
     for statement in ast.parse(source).body:
         if isinstance(statement, ast.ImportFrom) and (statement.module == "__future__" or statement.level > 0):
             if statement.level > 0:
                 missing = [alias.name for alias in statement.names
-                           if statement.module != "ops" or alias.name not in ops_names]
+                           if alias.name not in embedded.get(statement.module or "", set())]
                 if missing:
                     raise ExportError(f"--export .py: {module.__name__} imports {', '.join(missing)} from "
                                       f"'.{statement.module}', which the standalone file does not embed")

@@ -21,11 +21,12 @@ import torch.nn.functional as F
 
 from nasbench.oneshot.collective import Collective, SingleProcess
 from search_spaces.supernet import Paths, Supernet
+from search_spaces.errors import NasError
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-class OneShotError(ValueError):
+class OneShotError(NasError, ValueError):
     """A one-shot method's settings are wrong (the message names the setting)."""
 
 

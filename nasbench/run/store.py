@@ -24,6 +24,7 @@ import torch
 from nasbench.core.candidate import Candidate
 from nasbench.core.files import atomic_write_bytes, atomic_write_text
 from nasbench.core.result import EvalResult
+from search_spaces.errors import NasError
 
 HISTORY = "history.jsonl"
 STATE = "strategy_state.pt"
@@ -34,7 +35,7 @@ STATE_VERSION = 1
 PLAIN_SCALARS = (str, int, float, bool, type(None))
 
 
-class RunStoreError(RuntimeError):
+class RunStoreError(NasError, RuntimeError):
     """A run directory is missing, unreadable, or belongs to a different search."""
 
 

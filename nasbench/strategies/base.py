@@ -15,9 +15,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from nasbench.core.candidate import Candidate
 from nasbench.core.result import EvalResult
+from search_spaces.errors import NasError
 
 
-class StrategyError(ValueError):
+class StrategyError(NasError, ValueError):
     """A strategy was misused: an unknown candidate, a state from another strategy, ..."""
 
 

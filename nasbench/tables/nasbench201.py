@@ -21,6 +21,9 @@ from typing import Any, NamedTuple
 
 from search_spaces.spaces.base import SpaceError
 from search_spaces.spaces.nasbench201 import NasBench201Space
+from search_spaces.errors import NasError
+
+from nasbench.core.errors import ConfigError
 
 DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "imagenet16")
 # NB201's own names -> ours. NB201's cifar10-valid trains on CIFAR-10's train split and
@@ -37,15 +40,15 @@ PATH_ENV_VAR = "NASBENCH201_CSV"
 COST_COLUMN = "train_seconds_12ep_estimate"
 
 
-class TableNotFoundError(FileNotFoundError):
+class TableNotFoundError(NasError, FileNotFoundError):
     """The NAS-Bench-201 csv is not where it was looked for."""
 
 
-class TableFormatError(ValueError):
+class TableFormatError(NasError, ValueError):
     """The NAS-Bench-201 csv lacks a column a lookup needs."""
 
 
-class UnknownArchitectureError(LookupError):
+class UnknownArchitectureError(NasError, LookupError):
     """A point is not a NAS-Bench-201 cell, or not a row of the table."""
 
 
@@ -83,7 +86,7 @@ def canonical_dataset(name: str) -> str:
     if isinstance(name, str) and name.lower() in names:
         return names[name.lower()]
     accepted = ", ".join(dict.fromkeys([*DATASETS, *NB201_DATASET_NAMES]))
-    raise ValueError(f"dataset: {name!r} is not one of {accepted}")
+    raise ConfigError(f"dataset: {name!r} is not one of {accepted}")
 
 
 def cost_columns(dataset: str) -> tuple[str, str]:

@@ -22,10 +22,12 @@ from typing import Sequence
 
 from torch import nn
 
+from search_spaces.errors import NasError
+
 FREEZE_MODES = ("none", "linear", "partial", "full")
 
 
-class FreezeError(ValueError):
+class FreezeError(NasError, ValueError):
     """A mode that cannot apply to this network (no classifier, too many stages)."""
 
 

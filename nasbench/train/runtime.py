@@ -7,6 +7,8 @@ from typing import Any, ContextManager, Iterator
 import torch
 import torch.utils.deterministic
 
+from nasbench.core.errors import ConfigError
+
 
 def to_cpu(value: Any) -> Any:
     """``value`` with every tensor in it copied to the CPU (dicts, lists and tuples walked):
@@ -27,7 +29,7 @@ def resolve_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError as error:
-        raise ValueError(f"{name!r} is not a device ({error})") from None
+        raise ConfigError(f"{name!r} is not a device ({error})") from None
     if device.type == "cuda" and device.index is None and torch.cuda.is_available():
         device = torch.device("cuda", torch.cuda.current_device())
     return device

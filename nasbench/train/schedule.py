@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+from nasbench.core.errors import ConfigError
+
 SCHEDULES = ("cosine", "onecycle")
 ONECYCLE_WARMUP = 0.3
 """Fraction of the steps spent rising when a one-cycle run gives no warm-up of its own."""
@@ -41,6 +43,6 @@ def onecycle_lr(step: int, total: int, peak: float, warmup: int) -> float:
 def learning_rates(schedule: str, total: int, peak: float, warmup: int) -> list[float]:
     """The learning rate of each of ``total`` steps under ``schedule``."""
     if schedule not in SCHEDULES:
-        raise ValueError(f"schedule: {schedule!r} is not one of {', '.join(SCHEDULES)}")
+        raise ConfigError(f"schedule: {schedule!r} is not one of {', '.join(SCHEDULES)}")
     rule = cosine_lr if schedule == "cosine" else onecycle_lr
     return [rule(step, total, peak, warmup) for step in range(total)]

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence, runtime_checkable
 
 from search_spaces.value_kinds import kind_problem
+from ..errors import NasError
 
 if TYPE_CHECKING:
     from ..genotype import NetworkGenotype
 
 
-class SpaceError(ValueError):
+class SpaceError(NasError, ValueError):
     """A point is not a member of the space, or a decision list does not decode."""
 
 

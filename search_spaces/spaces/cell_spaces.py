@@ -138,7 +138,7 @@ class TwoInputCellSpace:
     def __init__(self, name: str, ops: Mapping[str, Mapping[str, Any]], blocks: int, distinct_inputs: bool,
                  output: str, paper: str, renamed: Mapping[str, str] | None = None):
         if output not in OUTPUT_RULES:
-            raise ValueError(f"output: {output!r} is not one of {', '.join(OUTPUT_RULES)}")
+            raise SpaceError(f"output: {output!r} is not one of {', '.join(OUTPUT_RULES)}")
         self.name = name
         self.ops: Mapping[str, Mapping[str, Any]] = MappingProxyType(dict(ops))
         self.op_names: tuple[str, ...] = tuple(ops)

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from ..errors import NasError
+
 GenotypeFactory = Callable[[], dict[str, Any]]
 
 
-class ZooError(KeyError):
+class ZooError(NasError, KeyError):
     """An unknown zoo name or variant, or a duplicate registration."""
 
     def __str__(self) -> str:  # KeyError quotes its message; print it plainly
