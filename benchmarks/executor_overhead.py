@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nasbench.run.loop import run_search
+from nasbench.run.search_loop import run_search
 from nasbench.core.ray_cluster import ensure_ray
 from nasbench.executors.ray_executor import RayExecutor, RayExecutorConfig
 from nasbench.core.result import EvalResult

@@ -28,7 +28,7 @@ if __package__ in (None, ""):  # run as a script: make the checkout importable
 
 from nasbench.evaluators.nasbench201 import NasBench201Evaluator
 from nasbench.tables.nasbench201 import DATASETS
-from nasbench.run.loop import run_search
+from nasbench.run.search_loop import run_search
 from nasbench.strategies import Budget, make_strategy  # noqa: E402
 from search_spaces.spaces.nasbench201 import NasBench201Space  # noqa: E402
 

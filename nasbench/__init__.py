@@ -31,8 +31,8 @@ _EXPORTS: dict[str, str] = {
     "search": "nasbench",   # the callable module nasbench.search (its call is nasbench.api.search)
     "rebuild": "nasbench",  # the callable module nasbench.rebuild (nasbench.networks.rebuild.rebuild)
     "compose_config": "nasbench.api",
-    "run_search": "nasbench.run.loop",
-    "SearchOutcome": "nasbench.run.loop",
+    "run_search": "nasbench.run.search_loop",
+    "SearchOutcome": "nasbench.run.search_loop",
     "RunStore": "nasbench.run.store",
     "MemoryStore": "nasbench.run.store",
     "HistoryRecord": "nasbench.run.store",
@@ -60,7 +60,7 @@ MOVED: dict[str, str] = {
     "nasbench.result": "nasbench.core.result",
     "nasbench.paths": "nasbench.core.paths",
     "nasbench.strategies.budget": "nasbench.core.budget",
-    "nasbench.driver": "nasbench.run.loop",
+    "nasbench.driver": "nasbench.run.search_loop",
     "nasbench.run_store": "nasbench.run.store",
     "nasbench.run_lock": "nasbench.run.lock",
     "nasbench.report": "nasbench.run.report",

@@ -27,7 +27,7 @@ from nasbench.core.errors import ConfigError, run_directory_error
 from nasbench.networks.rebuild import rebuild
 from nasbench.oneshot import OneShotSearch, run_oneshot
 from nasbench.run.lock import run_lock
-from nasbench.run.loop import SearchOutcome
+from nasbench.run.search_loop import SearchOutcome
 from nasbench.run.report import write_report
 from nasbench.run.store import CONFIG, MemoryStore, RunStore, Store
 from search_spaces.spaces.base import Space

@@ -27,7 +27,7 @@ from nasbench.config.schema import CONF_DIR, ConfigSchemaError, check_overrides,
 from nasbench.core.errors import first_line, run_directory_error
 from nasbench.core.paths import runs_dir, shown
 from nasbench.run.lock import LOCK
-from nasbench.run.loop import SearchOutcome
+from nasbench.run.search_loop import SearchOutcome
 from nasbench.run.store import CONFIG
 from search_spaces.errors import NasError
 

@@ -1,5 +1,5 @@
 """Successive halving and Hyperband on the local executor (``executor.scheduler=halving``
-or ``hyperband``), a ``nasbench.run.loop.Scheduler`` of the one search loop.
+or ``hyperband``), a ``nasbench.run.search_loop.Scheduler`` of the one search loop.
 
 A bracket (``nasbench.executors.brackets``) asks its candidates one by one and trains
 each for the first rung's epochs; once every candidate of a rung has its validation
@@ -41,7 +41,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from nasbench.run.loop import Job, SearchRecorder
+from nasbench.run.search_loop import Job, SearchRecorder
 from nasbench.executors.brackets import Bracket, bracket, bracket_plan
 from nasbench.executors.rung_states import MemoryRungStates, RungCheckpoint, RungStates, rung_states
 from nasbench.core.result import EvalResult

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from nasbench.run.loop import Evaluate, SearchOutcome, run_search
+from nasbench.run.search_loop import Evaluate, SearchOutcome, run_search
 from nasbench.evaluators.base import takes_keyword
 from nasbench.executors.brackets import KINDS, check_rung_settings
 from nasbench.executors.halving import SuccessiveHalving

@@ -76,7 +76,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from nasbench.core.ray_cluster import ensure_ray
-from nasbench.run.loop import SearchOutcome, SearchRecorder
+from nasbench.run.search_loop import SearchOutcome, SearchRecorder
 from nasbench.evaluators.base import takes_keyword
 from nasbench.executors.brackets import KINDS, check_rung_settings, rungs_above_min
 from nasbench.core.result import EvalResult

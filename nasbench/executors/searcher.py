@@ -16,7 +16,7 @@ from typing import Any
 from ray.tune import Callback
 from ray.tune.search import Searcher
 
-from nasbench.run.loop import SearchRecorder
+from nasbench.run.search_loop import SearchRecorder
 from nasbench.executors.trial import FINAL_KEY, METRIC, RESULT_KEY, STARTED_KEY, candidate_config
 from nasbench.core.result import EvalResult
 from nasbench.run.store import HistoryRecord, RunStoreError, state_bytes

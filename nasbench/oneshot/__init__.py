@@ -26,7 +26,7 @@ from nasbench.oneshot.methods import OneShotError, OneShotMethod
 from nasbench.oneshot.ray_train import check_workers, run_on_ray
 from nasbench.oneshot.spos import Spos
 from nasbench.core.budget import Budget
-from nasbench.run.loop import SearchOutcome
+from nasbench.run.search_loop import SearchOutcome
 from nasbench.run.store import Store
 from search_spaces.registry import Registry
 from search_spaces.spaces.base import Space

@@ -36,7 +36,7 @@ import torch
 
 from nasbench.data.splits import DatasetSplits
 from nasbench.run.best import write_best
-from nasbench.run.loop import SearchOutcome
+from nasbench.run.search_loop import SearchOutcome
 from nasbench.oneshot.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from nasbench.oneshot.collective import Collective, SingleProcess, shard
 from nasbench.oneshot.data import epoch_batches

@@ -46,7 +46,7 @@ from typing import Any
 import torch
 
 from nasbench.core.ray_cluster import ensure_ray, worker_room
-from nasbench.run.loop import SearchOutcome
+from nasbench.run.search_loop import SearchOutcome
 from nasbench.executors.ray_executor import RayExecutor
 from nasbench.oneshot.collective import TorchDistributed
 from nasbench.oneshot.loop import EpochSteps, OneShotSearch, say_epoch

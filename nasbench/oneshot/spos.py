@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping
 import torch
 
 from nasbench.data.splits import DatasetSplits
-from nasbench.run.loop import SearchOutcome, run_search
+from nasbench.run.search_loop import SearchOutcome, run_search
 from nasbench.oneshot.inherited import InheritedWeights
 from nasbench.oneshot.methods import Batch, OneShotError, StepStats
 from nasbench.oneshot.single_path import (SinglePathMethod, check_count, population_entropy, recalibrate_batchnorm,

@@ -8,7 +8,7 @@ import pytest
 
 import nasbench
 from nasbench.config.schema import CONF_DIR
-from nasbench.run.loop import SearchOutcome
+from nasbench.run.search_loop import SearchOutcome
 from nasbench.evaluators.nasbench201 import NasBench201Evaluator
 from nasbench.core.errors import ConfigError
 from nasbench.core.result import EvalResult

@@ -13,7 +13,7 @@ from hydra.core.global_hydra import GlobalHydra
 from torch import nn
 
 from nasbench.data import load_dataset
-from nasbench.run.loop import run_search
+from nasbench.run.search_loop import run_search
 from nasbench.evaluators.proxy import ProxyEvaluator
 from nasbench.run.store import RunStore
 from nasbench.cli.search import CONF_DIR, run_from_config

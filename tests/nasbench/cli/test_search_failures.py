@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nasbench.run.loop import run_search
+from nasbench.run.search_loop import run_search
 from nasbench.core.result import EvalResult
 from nasbench.cli.search import main
 from nasbench.core.budget import Budget, BudgetError

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nasbench.run.loop import run_search
+from nasbench.run.search_loop import run_search
 from nasbench.core.errors import ConfigError
 from nasbench.executors.brackets import bracket, bracket_plan
 from nasbench.executors.halving import SuccessiveHalving

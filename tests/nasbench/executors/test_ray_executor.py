@@ -18,7 +18,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from nasbench.config.schema import CONF_DIR, validate
-from nasbench.run.loop import restore_run
+from nasbench.run.search_loop import restore_run
 from nasbench.core.errors import ConfigError
 from nasbench.evaluators.nasbench201 import NasBench201Evaluator
 from nasbench.executors.ray_executor import ExecutorError, RayExecutor, RayExecutorConfig, _asha

@@ -14,7 +14,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from nasbench.config.schema import CONF_DIR
-from nasbench.run.loop import restore_run
+from nasbench.run.search_loop import restore_run
 from nasbench.core.result import EvalResult
 from nasbench.run.store import STATE, HistoryRecord, RunStore, StateFileError, state_bytes, state_from_bytes
 from nasbench.cli.search import run_from_config

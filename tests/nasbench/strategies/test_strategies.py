@@ -11,7 +11,7 @@ import torch
 
 from nasbench.evaluators.nasbench201 import NasBench201Evaluator
 from nasbench.core.result import EvalResult
-from nasbench.run.loop import best_record, run_search
+from nasbench.run.search_loop import best_record, run_search
 from nasbench.strategies import STRATEGIES, Budget, BudgetError, StrategyError, derive_seed, make_strategy
 from nasbench.core.candidate import Candidate
 from nasbench.strategies.base import Strategy
