@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, runtime_checkable
 
 from nasbench.core.result import EvalResult
+from nasbench.train.trainer import TrainerConfig
 from nasbench.core.candidate import Candidate
 from search_spaces.spaces.base import Space
 
@@ -39,6 +40,13 @@ def takes_keyword(evaluate: Any, name: str, *, var_keyword: bool = True) -> bool
     except (TypeError, ValueError):
         return False
     return name in parameters or (var_keyword and any(p.kind is p.VAR_KEYWORD for p in parameters.values()))
+
+
+def full_run_epochs(evaluate: Any) -> int:
+    """The epochs of a full run of an evaluator that trains (its ``trainer`` settings, else
+    the trainer's default): what an early-stopping scheduler stops candidates within."""
+    trainer = getattr(evaluate, "trainer", None) or {}
+    return int(trainer.get("epochs", TrainerConfig.epochs))
 
 
 @runtime_checkable

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from nasbench.run.search_loop import Evaluate, SearchOutcome, run_search
-from nasbench.evaluators.base import takes_keyword
+from nasbench.evaluators.base import full_run_epochs, takes_keyword
 from nasbench.executors.brackets import KINDS, check_rung_settings
 from nasbench.executors.halving import SuccessiveHalving
 from nasbench.run.store import HistoryRecord, Store
@@ -47,13 +47,10 @@ class LocalExecutorConfig:
 def trainer_epochs(evaluate: Evaluate) -> int:
     """The epochs of ``evaluate``'s full run; refuses an evaluator that cannot be stopped
     between epochs (a table lookup)."""
-    from nasbench.train.trainer import TrainerConfig
-
     if not takes_keyword(evaluate, "progress"):
         raise LocalExecutorError("executor.scheduler stops candidates between epochs: it needs an evaluator "
                                  "that trains them epoch by epoch (evaluator=proxy)")
-    trainer = getattr(evaluate, "trainer", None) or {}
-    return int(trainer.get("epochs", TrainerConfig.epochs))
+    return full_run_epochs(evaluate)
 
 
 class LocalExecutor:

@@ -77,7 +77,7 @@ from typing import Any, Callable, Optional
 
 from nasbench.core.ray_cluster import ensure_ray
 from nasbench.run.search_loop import SearchOutcome, SearchRecorder
-from nasbench.evaluators.base import takes_keyword
+from nasbench.evaluators.base import full_run_epochs, takes_keyword
 from nasbench.executors.brackets import KINDS, check_rung_settings, rungs_above_min
 from nasbench.core.result import EvalResult
 from nasbench.run.store import HistoryRecord, Store
@@ -159,10 +159,7 @@ def _asha_epochs(strategy: Strategy, evaluate: Evaluate, executor: RayExecutorCo
     if not takes_keyword(evaluate, "progress"):
         raise ExecutorError(f"executor.scheduler={name} stops trials between epochs: it needs an evaluator that "
                             f"reports each epoch (evaluator=proxy)")
-    from nasbench.train.trainer import TrainerConfig
-
-    trainer = getattr(evaluate, "trainer", None) or {}
-    epochs = int(trainer.get("epochs", TrainerConfig.epochs))
+    epochs = full_run_epochs(evaluate)
     if executor.min_epochs > epochs:
         raise ExecutorError(f"executor.min_epochs: {executor.min_epochs} is more than the {epochs} epochs of a "
                             f"full run")
