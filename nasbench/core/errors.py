@@ -53,6 +53,11 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def one_line(exc: BaseException) -> str:
+    """``exc``'s type and its whole message folded onto one line (a failure's record)."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+
+
 def stdout_closed() -> int:
     """What a command returns when its reader went away (``rebuild --list | head``):
     nothing more is written, and no traceback; exit status 0."""

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from nasbench.core.errors import one_line
 from nasbench.data.splits import DatasetSplits, build_splits
 from search_spaces.errors import NasError
 
@@ -104,10 +105,6 @@ def file_md5(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _one_line(error: BaseException) -> str:
-    return f"{type(error).__name__}: {' '.join(str(error).split())}"
-
-
 def _missing_files(folder: Path, spec: CifarArchive) -> list[str]:
     return [name for name in spec.train_files + spec.test_files if not (folder / name).is_file()]
 
@@ -156,7 +153,7 @@ def locate(spec: CifarArchive, root: str | Path, *, download: bool = True,
         try:
             _download(spec, root, downloader)
         except Exception as error:  # any failure of the network or the disk ends the same way
-            failure = f"download from {spec.url} failed ({_one_line(error)})"
+            failure = f"download from {spec.url} failed ({one_line(error)})"
     if archive.is_file():
         _check_md5(archive, spec)
         _extract(archive, root)

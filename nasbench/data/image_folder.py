@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from nasbench.core.errors import first_line
 from nasbench.data.cifar import DatasetNotFoundError
 from nasbench.data.splits import DatasetSplits, build_splits
 from search_spaces.errors import NasError
@@ -90,8 +91,7 @@ def check_image(path: Path) -> None:
         with Image.open(path) as image:
             image.verify()
     except (OSError, SyntaxError, ValueError) as exc:  # PIL raises all three for damaged files
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImageFolderError(f"{path}: not a readable image ({reason})") from None
+        raise ImageFolderError(f"{path}: not a readable image ({first_line(exc)})") from None
 
 
 def image_files(folder: Path) -> list[Path]:

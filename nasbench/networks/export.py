@@ -5,9 +5,10 @@ cell, an NB201 string for a NAS-Bench-201 cell; ``search_spaces.formats``).
 
 The ``.py`` file embeds the error root (``search_spaces/errors.py``), the op catalog
 (``search_spaces/ops.py``) and the builder (``search_spaces/build.py``) verbatim, all of
-which import torch and the standard library only, then the genotype as a literal; ``build()`` in it returns a network with the same
-module tree, hence the same parameter names, as ``search_spaces.build.build_network``, so
-a state_dict saved from either loads into the other with ``strict=True``.
+which import torch and the standard library only, then the genotype as a literal;
+``build()`` in it returns a network with the same module tree, hence the same parameter
+names, as ``search_spaces.build.build_network``, so a state_dict saved from either loads
+into the other with ``strict=True``.
 
 TorchScript: ``torch.jit.script`` cannot compile the builder's ``Cell.forward`` (it takes
 ``*inputs``), so the network is traced in eval mode (no auxiliary heads, no drop-path) and
@@ -36,7 +37,7 @@ from search_spaces import ops as ops_module
 
 EMBEDDED = (errors_module, ops_module, build_module)  # in dependency order
 
-from nasbench.core.errors import ExportError
+from nasbench.core.errors import ExportError, first_line
 
 FORMATS = {".json": "genotype JSON", ".pt": "TorchScript, traced in eval mode", ".py": "standalone PyTorch source",
            ".pt2": "torch.export program, eval mode, any batch size",
@@ -85,11 +86,7 @@ def export_torchscript(network: nn.Module, path: str | Path, input_shape: Sequen
                        tolerance: float = 1e-4) -> None:
     """Trace ``network`` in eval mode on a batch of 1, check the trace on a batch of 2, and
     save it (``torch.jit.load`` reads it back)."""
-    if input_shape is None:
-        input_shape = (int(network.input_channels), *network.input_size)
-    device = next((p.device for p in network.parameters()), torch.device("cpu"))
-    was_training = network.training
-    network.eval()
+    input_shape, device, was_training = _to_eval(network, input_shape)
     try:
         with torch.no_grad(), warnings.catch_warnings():
             # torch.jit is deprecated in favour of torch.export, but TorchScript is still
@@ -100,7 +97,7 @@ def export_torchscript(network: nn.Module, path: str | Path, input_shape: Sequen
             probe = torch.randn(2, *input_shape, generator=torch.Generator().manual_seed(0)).to(device)
             expected, got = network(probe), traced(probe)
     except (RuntimeError, TypeError) as exc:
-        raise ExportError(f"--export .pt: tracing failed: {_first_line(exc)}") from exc
+        raise ExportError(f"--export .pt: tracing failed: {first_line(exc)}") from exc
     finally:
         network.train(was_training)
     _compare(expected, got, tolerance, ".pt")
@@ -109,7 +106,7 @@ def export_torchscript(network: nn.Module, path: str | Path, input_shape: Sequen
             warnings.filterwarnings("ignore", message=r".*torch\.jit\..* is deprecated")
             torch.jit.save(traced, str(path))
     except (OSError, RuntimeError) as exc:
-        raise ExportError(f"--export: cannot write {path} ({_first_line(exc)})") from exc
+        raise ExportError(f"--export: cannot write {path} ({first_line(exc)})") from exc
 
 
 def export_program(network: nn.Module, path: str | Path, input_shape: Sequence[int] | None = None,
@@ -117,11 +114,7 @@ def export_program(network: nn.Module, path: str | Path, input_shape: Sequence[i
     """Export ``network`` in eval mode with ``torch.export`` (the batch dimension left
     dynamic), check the program on a batch of 3, and save it (``torch.export.load(path)
     .module()`` runs it)."""
-    if input_shape is None:
-        input_shape = (int(network.input_channels), *network.input_size)
-    device = next((p.device for p in network.parameters()), torch.device("cpu"))
-    was_training = network.training
-    network.eval()
+    input_shape, device, was_training = _to_eval(network, input_shape)
     try:
         example = torch.zeros(2, *input_shape, device=device)
         program = torch.export.export(network, (example,), dynamic_shapes=({0: torch.export.Dim("batch")},))
@@ -129,14 +122,26 @@ def export_program(network: nn.Module, path: str | Path, input_shape: Sequence[i
         with torch.no_grad():
             expected, got = network(probe), program.module()(probe)
     except (RuntimeError, TypeError, ValueError) as exc:
-        raise ExportError(f"--export .pt2: torch.export failed: {_first_line(exc)}") from exc
+        raise ExportError(f"--export .pt2: torch.export failed: {first_line(exc)}") from exc
     finally:
         network.train(was_training)
     _compare(expected, got, tolerance, ".pt2")
     try:
         torch.export.save(program, str(path))
     except (OSError, RuntimeError) as exc:
-        raise ExportError(f"--export: cannot write {path} ({_first_line(exc)})") from exc
+        raise ExportError(f"--export: cannot write {path} ({first_line(exc)})") from exc
+
+
+def _to_eval(network: nn.Module, input_shape: Sequence[int] | None
+             ) -> tuple[Sequence[int], torch.device, bool]:
+    """``network`` put in eval mode; the input shape (default: the network's own), the
+    device of its weights and whether it was training (to restore after)."""
+    if input_shape is None:
+        input_shape = (int(network.input_channels), *network.input_size)
+    device = next((p.device for p in network.parameters()), torch.device("cpu"))
+    was_training = network.training
+    network.eval()
+    return input_shape, device, was_training
 
 
 def _compare(expected: torch.Tensor, got: torch.Tensor, tolerance: float, suffix: str) -> None:
@@ -146,19 +151,15 @@ def _compare(expected: torch.Tensor, got: torch.Tensor, tolerance: float, suffix
         raise ExportError(f"--export {suffix}: the exported network disagrees with the built one by {difference:.3g}")
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 # --- standalone source ----------------------------------------------------------------------
 
 HEADER = '''"""{name}: a standalone PyTorch definition, written by `python -m nasbench.rebuild`.
 
-It needs torch alone. Below are nasbench's error root (search_spaces/errors.py), op catalog
-(search_spaces/ops.py) and builder (search_spaces/build.py), copied verbatim, then the network's genotype. `build()` returns
-the network with the parameter names nasbench gives it, so a state_dict saved from a
-network nasbench built loads here with strict=True. `python {file}` prints a summary.
+It needs torch alone. Below are nasbench's error root (search_spaces/errors.py), op
+catalog (search_spaces/ops.py) and builder (search_spaces/build.py), copied verbatim, then
+the network's genotype. `build()` returns the network with the parameter names nasbench
+gives it, so a state_dict saved from a network nasbench built loads here with strict=True.
+`python {file}` prints a summary.
 """
 from __future__ import annotations
 '''

@@ -19,7 +19,7 @@ from typing import Mapping, Sequence
 import torch
 import torch.nn as nn
 
-from nasbench.core.errors import WeightsError
+from nasbench.core.errors import WeightsError, first_line
 
 CHECKPOINT_KEYS = ("state_dict", "model", "model_state_dict", "state_dict_ema")
 BATCH_COUNTER = "num_batches_tracked"
@@ -57,8 +57,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"--weights: {path} is not a state_dict file ({first})") from exc
+        raise WeightsError(f"--weights: {path} is not a state_dict file ({first_line(exc)})") from exc
     if isinstance(data, Mapping):
         for key in CHECKPOINT_KEYS:
             if isinstance(data.get(key), Mapping):

@@ -26,7 +26,7 @@ from typing import Any, Mapping, Sequence
 
 import torch
 
-from nasbench.core.errors import UsageError
+from nasbench.core.errors import UsageError, first_line
 from nasbench.networks.rebuild import load_into, sized
 from nasbench.networks.resolve import NETWORK_ORIGINS, resolve
 from nasbench.train.checkpoint import CHECKPOINT, CHECKPOINT_FORMAT, WEIGHTS, has_checkpoint, save_checkpoint
@@ -78,7 +78,7 @@ def _from_train_run(path: Path, use_ema: bool) -> Pretrained:
     try:
         data = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:  # a foreign or torn file: one line
-        raise UsageError(f"{file}: not a nasbench.train file ({str(exc).strip().splitlines()[0]})") from exc
+        raise UsageError(f"{file}: not a nasbench.train file ({first_line(exc)})") from exc
     if not isinstance(data, Mapping) or not str(data.get("format", "")).startswith(CHECKPOINT_FORMAT):
         raise UsageError(f"{file}: not a nasbench.train checkpoint or model file")
     genotype = data["genotype"] if "genotype" in data else data["job"]["genotype"]

@@ -29,6 +29,7 @@ from typing import Any, Callable, Protocol
 import torch
 from torch import nn
 
+from nasbench.core.errors import one_line
 from nasbench.data.splits import DatasetSplits
 from nasbench.core.result import EvalResult
 from nasbench.train.base_config import TrainConfigBase
@@ -99,10 +100,6 @@ class _Stop(Exception):
         self.status, self.message = status, message
 
 
-def _one_line(error: BaseException) -> str:
-    return f"{type(error).__name__}: {' '.join(str(error).split())}"
-
-
 def _is_out_of_memory(error: BaseException) -> bool:
     if isinstance(error, torch.OutOfMemoryError):  # torch.cuda.OutOfMemoryError is this class
         return True
@@ -147,7 +144,7 @@ class ProxyTrainer:
                 status, message = stop.status, stop.message
             except Exception as error:  # a failing candidate is a result, not a crash
                 status = "oom" if _is_out_of_memory(error) else "error"
-                message = _one_line(error)
+                message = one_line(error)
         if status == "oom":
             _free_memory(device)  # after the except block, which held the failing frames
         return EvalResult(
@@ -259,7 +256,7 @@ class ProxyTrainer:
             model.load_state_dict(initial)
             state.optimizer, _ = make_optimizer(model, self.config, len(state.rates) // self.config.epochs)
             generator.manual_seed(self.config.seed)
-            LOG.warning("the saved training state does not load (%s); training from the seed", _one_line(error))
+            LOG.warning("the saved training state does not load (%s); training from the seed", one_line(error))
             return
         torch.set_rng_state(saved["torch_rng"])
         if device.type == "cuda":
