@@ -16,14 +16,15 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from nasbench.config.schema import typed
+from nasbench.core.budget import Budget
 from nasbench.core.errors import ConfigError, first_line
 from nasbench.evaluators import EVALUATORS, EvaluatorContext
 from nasbench.executors import EXECUTORS
+from nasbench.networks.resolve import ResolveError, seed_point
 from nasbench.oneshot import ONESHOT_METHODS, OneShotSearch, make_oneshot
 from nasbench.strategies import make_strategy
 from nasbench.strategies.base import Strategy
 from nasbench.strategies.seeded import SeededStrategy
-from nasbench.core.budget import Budget
 from search_spaces.errors import NasError
 from search_spaces.spaces import make_space
 from search_spaces.spaces.base import Space
@@ -45,8 +46,6 @@ class SearchParts:
 def seed_points(sources: list[Any], space: Space) -> list[Any]:
     """The points of ``space`` that ``search.seed_points`` names (each in any form the
     resolver takes); a bad one is a ``ConfigError`` naming its place in the list."""
-    from nasbench.networks.resolve import ResolveError, seed_point
-
     points = []
     for index, source in enumerate(sources):
         try:

@@ -14,8 +14,10 @@ from typing import Any, Optional, Sequence
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from search_spaces.registry import Registry, RegistryError
+from nasbench.evaluators import EVALUATORS
+from nasbench.executors import EXECUTORS
 from search_spaces.errors import NasError
+from search_spaces.registry import Registry, RegistryError
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"  # nasbench/conf, the Hydra config tree
 GROUPS = ("space", "search", "evaluator", "data", "trainer", "executor", "experiment")
@@ -112,9 +114,6 @@ def _group_schema(group: str, registry: Registry[Any], data: Any) -> DictConfig:
 
 def validate(cfg: DictConfig) -> DictConfig:
     """The config merged into the schemas; raises ``ConfigSchemaError`` naming the bad key."""
-    from nasbench.evaluators import EVALUATORS
-    from nasbench.executors import EXECUTORS
-
     plain = OmegaConf.to_container(cfg, resolve=True)
     if isinstance(plain, dict):
         plain.pop("hydra", None)

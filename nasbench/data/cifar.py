@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from nasbench.core.errors import one_line
+from nasbench.core.paths import data_cache_dir
 from nasbench.data.splits import DatasetSplits, build_splits
 from search_spaces.errors import NasError
 
@@ -267,8 +268,6 @@ def load_cifar100(root: str | Path | None, *, seed: int = 0, train_fraction: flo
 def _root_or_cache(root: str | Path | None) -> str | Path:
     """``root``, or the user's data cache (``nasbench.core.paths.data_cache_dir()``) for None."""
     if root is None:
-        from nasbench.core.paths import data_cache_dir
-
         return data_cache_dir()
     return root
 

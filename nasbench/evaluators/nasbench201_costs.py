@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Iterable, Mapping
 
 from nasbench.tables.nasbench201 import DATASET_INPUTS
+from nasbench.train.metrics import count_macs, count_params
 from search_spaces.build import build_network
 from search_spaces.spaces.nasbench201 import NasBench201Space, parse_arch
 
@@ -35,8 +36,6 @@ def cost_signature(point: str) -> tuple[int, ...]:
 def network_costs(point: str, num_classes: int, input_size: int) -> tuple[int, int]:
     """``(parameters, multiply-adds)`` of NB201's network around ``point`` (N=5, C=16)
     for ``num_classes`` classes and ``input_size``² RGB images, built and counted."""
-    from nasbench.train.metrics import count_macs, count_params
-
     genotype = NasBench201Space().network(point, num_classes=num_classes, input_size=input_size)
     network = build_network(genotype.to_dict())
     return count_params(network), count_macs(network, (3, input_size, input_size), device="cpu")

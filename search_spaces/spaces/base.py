@@ -13,13 +13,11 @@ import hashlib
 import json
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 from search_spaces.value_kinds import kind_problem
 from ..errors import NasError
-
-if TYPE_CHECKING:
-    from ..genotype import NetworkGenotype
+from ..genotype import NetworkGenotype
 
 
 class SpaceError(NasError, ValueError):

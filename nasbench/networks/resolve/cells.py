@@ -7,18 +7,16 @@ from typing import Any
 
 from nasbench.core.errors import first_line
 from nasbench.networks.resolve.resolved import ResolveError, Resolved, SpacesTaken, refuse_space, space_named
-from search_spaces.formats import (FormatError, TextCell, looks_like_cell_text,
-                                   read_cell)
+from nasbench.tables.nasbench201 import TableNotFoundError, UnknownArchitectureError, arch_for_index
+from search_spaces.formats import FormatError, TextCell, looks_like_cell_text, read_cell
 from search_spaces.genotype import DEFAULT_LIMITS
-from search_spaces.published import published
 from search_spaces.published import point as published_point
+from search_spaces.published import published
 
 
 def nb201_arch(index: str) -> str:
     """The NB201 string of the cell NB201 numbers ``index`` (its table is the one place
     that order exists)."""
-    from nasbench.tables.nasbench201 import TableNotFoundError, UnknownArchitectureError, arch_for_index
-
     try:
         return arch_for_index(index)
     except (UnknownArchitectureError, TableNotFoundError) as exc:
