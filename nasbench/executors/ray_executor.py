@@ -79,6 +79,7 @@ from nasbench.core.ray_cluster import ensure_ray
 from nasbench.run.search_loop import SearchOutcome, SearchRecorder
 from nasbench.evaluators.base import full_run_epochs, takes_keyword
 from nasbench.executors.brackets import KINDS, check_rung_settings, rungs_above_min
+from nasbench.executors.trial import CANDIDATE_KEY, FINAL_KEY, METRIC, TIME_ATTR, make_trainable
 from nasbench.core.result import EvalResult
 from nasbench.run.store import HistoryRecord, Store
 from nasbench.strategies.base import Strategy
@@ -171,8 +172,6 @@ def _asha(max_epochs: int, executor: RayExecutorConfig, stopped: set[str]) -> An
     hyperband, one per first rung of the local Hyperband (``brackets.rungs_above_min``)."""
     from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 
-    from nasbench.executors.trial import FINAL_KEY, TIME_ATTR
-
     class RecordingASHA(ASHAScheduler):
         """ASHA that notes which trials it stopped, so that the searcher can tell an
         early stop (a result) from an experiment stopped mid-trial (not one)."""
@@ -190,8 +189,6 @@ def _asha(max_epochs: int, executor: RayExecutorConfig, stopped: set[str]) -> An
 
 
 def _trial_name(trial: Any) -> str:
-    from nasbench.executors.trial import CANDIDATE_KEY
-
     return f"candidate_{int(trial.config[CANDIDATE_KEY]['trial']):05d}_{trial.trial_id}"
 
 
@@ -226,7 +223,6 @@ class RayExecutor:
         from ray import tune
 
         from nasbench.executors.searcher import StrategySearcher, TrialRegistry
-        from nasbench.executors.trial import METRIC, make_trainable
 
         executor = self.config
         run_dir = getattr(store, "run_dir", None)
