@@ -29,6 +29,8 @@ from search_spaces.errors import NasError
 from search_spaces.spaces import make_space
 from search_spaces.spaces.base import Space
 
+CURVES = "tensorboard"  # RUN_DIR/tensorboard: the candidates' per-epoch curves
+
 
 @dataclass
 class SearchParts:
@@ -87,7 +89,8 @@ def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = N
             if seeds:
                 strategy = SeededStrategy(strategy, space, seed_points(seeds, space), seed=int(cfg.seed))
         if evaluator is None:
-            context = EvaluatorContext(space, skeleton, plain["data"], plain["trainer"])
+            context = EvaluatorContext(space, skeleton, plain["data"], plain["trainer"],
+                                       curves=None if run_dir is None else Path(run_dir) / CURVES)
             evaluator = EVALUATORS.constructor(cfg.evaluator.name).from_config(typed(cfg.evaluator), context)
         check = getattr(executor, "check", None)
         if check is not None:

@@ -11,6 +11,7 @@ network exactly as it was evaluated.
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, runtime_checkable
 
@@ -23,12 +24,14 @@ from search_spaces.spaces.base import Space
 @dataclass(frozen=True)
 class EvaluatorContext:
     """The parts of a search an evaluator may need: the space object, the network
-    skeleton settings, and the ``data`` and ``trainer`` config groups (plain dicts)."""
+    skeleton settings, the ``data`` and ``trainer`` config groups (plain dicts), and where
+    per-epoch training curves go (``RUN_DIR/tensorboard``; None: nowhere)."""
 
     space: Space
     skeleton: Mapping[str, Any] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
     trainer: Mapping[str, Any] = field(default_factory=dict)
+    curves: Path | None = None
 
 
 def takes_keyword(evaluate: Any, name: str, *, var_keyword: bool = True) -> bool:

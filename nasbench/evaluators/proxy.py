@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from nasbench.core.errors import ConfigError
@@ -19,6 +20,7 @@ from nasbench.data.splits import DatasetSplits
 from nasbench.evaluators.base import EvaluatorContext
 from nasbench.core.result import EvalResult
 from nasbench.core.candidate import Candidate
+from nasbench.train.curves import trial_curves
 from nasbench.train.trainer import ProgressCallback, ProxyTrainer, TrainerConfig, TrainingCheckpoint
 from search_spaces.build import MAX_PARAMETERS, build_network
 from search_spaces.genotype import GenotypeError
@@ -56,8 +58,9 @@ class ProxyEvaluator:
 
     def __init__(self, space: Space, skeleton: Mapping[str, Any] | None = None,
                  data: Mapping[str, Any] | None = None, trainer: Mapping[str, Any] | None = None,
-                 max_params: int | None = None):
+                 max_params: int | None = None, curves: Path | None = None):
         self.space = space
+        self.curves = None if curves is None else Path(curves)
         self.max_params = max_params
         self.skeleton = dict(skeleton or {})
         self.data = {"name": "digits", **dict(data or {})}
@@ -68,7 +71,8 @@ class ProxyEvaluator:
 
     @classmethod
     def from_config(cls, settings: ProxyEvaluatorConfig, context: EvaluatorContext) -> "ProxyEvaluator":
-        return cls(context.space, context.skeleton, context.data, context.trainer, max_params=settings.max_params)
+        return cls(context.space, context.skeleton, context.data, context.trainer, max_params=settings.max_params,
+                   curves=context.curves)
 
     def splits(self) -> DatasetSplits:
         if self._splits is None:
@@ -82,7 +86,13 @@ class ProxyEvaluator:
 
     def __call__(self, candidate: Candidate, progress: ProgressCallback | None = None,
                  checkpoint: TrainingCheckpoint | None = None) -> EvalResult:
-        return self.evaluate(candidate.point, seed=candidate.seed, progress=progress, checkpoint=checkpoint)
+        """Train the candidate; with ``curves``, its per-epoch curves go to
+        ``curves/trial_NNNNN`` (TensorBoard event files)."""
+        if self.curves is None:
+            return self.evaluate(candidate.point, seed=candidate.seed, progress=progress, checkpoint=checkpoint)
+        with trial_curves(self.curves, candidate.trial) as curves:
+            return self.evaluate(candidate.point, seed=candidate.seed, progress=curves.wrap(progress),
+                                 checkpoint=checkpoint)
 
     def evaluate(self, point: Any, seed: int, progress: ProgressCallback | None = None,
                  checkpoint: TrainingCheckpoint | None = None) -> EvalResult:

@@ -39,6 +39,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from nasbench.data.splits import DatasetSplits
 from nasbench.core.errors import UsageError
 from nasbench.core.files import atomic_write_text
+from nasbench.train.curves import TrainingCurves
 from nasbench.train.checkpoint import (CHECKPOINT, CHECKPOINT_FORMAT, FINAL, JOB, METRICS, WEIGHTS, append_metrics,
                                        derived_seed, has_checkpoint, last_metrics, load_checkpoint,
                                        restore_rng_states, rng_states, save_checkpoint, trim_metrics)
@@ -50,6 +51,9 @@ from nasbench.train.recipe import FullTrainConfig, TrainJob, TrainOutcome, check
 from nasbench.train.runtime import cpu_threads, reproducible, resolve_amp, resolve_device
 from nasbench.train.steps import TrainState, batch_layout, epoch_batches, make_optimizer, train_epoch
 from search_spaces.build import build_network
+
+CURVES = "tensorboard"  # OUTPUT/tensorboard: the per-epoch curves (tensorboard --logdir OUTPUT)
+CURVE_KEYS = ("train_loss", "train_acc", "val_acc", "ema_val_acc", "lr", "images_per_second")
 
 
 def train_full(job: TrainJob, *, stop_after_epoch: int | None = None, splits: DatasetSplits | None = None,
@@ -100,6 +104,7 @@ def run_worker(payload: Mapping[str, Any], *, rank: int, world_size: int, device
                 log(f"train: resuming {job.name} at epoch {state.epoch + 1}/{config.epochs} (step {state.step})")
         autocast_dtype = resolve_amp(config.amp, device)
         status = "finished"
+        curves = TrainingCurves(output / CURVES) if rank == 0 else None
         while state.epoch < config.epochs:
             if stop_after is not None and state.epoch >= stop_after:
                 status = "stopped"
@@ -122,9 +127,11 @@ def run_worker(payload: Mapping[str, Any], *, rank: int, world_size: int, device
                 checkpoint_path = _close_epoch(job, state, record, (val_x, val_y), autocast_dtype, started,
                                                steps_per_epoch * batch_size)
                 log(_progress_line(record, config.epochs, state.ema is not None))
+                curves.add(state.epoch, {key: record.get(key) for key in CURVE_KEYS})
             if on_ray:
                 report_to_ray(record, checkpoint_path if config.ray_checkpoints else None)
         if rank == 0:
+            curves.close()
             _write_final(job, state, status, splits, device, autocast_dtype, steps_per_epoch, world_size)
             log(f"train: {status} after epoch {state.epoch}/{config.epochs}, step {state.step}: {output}")
 

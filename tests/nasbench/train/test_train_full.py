@@ -194,3 +194,18 @@ def test_more_ray_workers_than_the_cluster_holds_are_refused_in_one_line(tmp_pat
 
     with pytest.raises(TrainError, match="num_workers=3: the Ray cluster has room for 2 workers of 1 CPU each"):
         train_full(tiny_job(image_folder, tmp_path, num_workers=3, batch_size=6, backend="gloo"), log=lambda line: None)
+
+
+def test_each_epoch_lands_in_tensorboard_and_a_resumed_run_writes_on(tmp_path, image_folder):
+    pytest.importorskip("tensorboard")
+    from tests.nasbench.train.test_training_curves import scalars
+
+    output = tmp_path / "run"
+    train_full(tiny_job(image_folder, output, epochs=3), stop_after_epoch=2, log=lambda line: None)
+    assert load_checkpoint(output)["epoch"] == 2
+    train_full(tiny_job(image_folder, output, epochs=3), log=lambda line: None)
+    metrics = read_metrics(output / "metrics.jsonl")
+    curves = scalars(output / "tensorboard")
+    assert {"train_loss", "train_acc", "val_acc", "ema_val_acc", "lr"} <= set(curves)
+    assert curves["val_acc"] == [(m["epoch"], pytest.approx(m["val_acc"])) for m in metrics]
+    assert [step for step, _ in curves["train_loss"]] == [1, 2, 3]
