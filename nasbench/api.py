@@ -26,6 +26,7 @@ from nasbench.config.schema import ConfigSchemaError, check_overrides, validate
 from nasbench.core.errors import ConfigError, run_directory_error
 from nasbench.networks.rebuild import rebuild
 from nasbench.oneshot import OneShotSearch, run_oneshot
+from nasbench.run.journal import mirrored_store
 from nasbench.run.lock import run_lock
 from nasbench.run.search_loop import SearchOutcome
 from nasbench.run.report import write_report
@@ -110,12 +111,13 @@ def run_config(cfg: DictConfig, run_dir: Path | None, objects: Mapping[str, Any]
     progress = bool(cfg.get("progress", False))
     if run_dir is None:
         return run_parts(make_parts(cfg, None, **objects), MemoryStore(), progress=progress)
-    store = RunStore(run_dir)
+    store = mirrored_store(run_dir)
     with run_lock(store.run_dir):  # one writer per run directory, from the first file it writes
         recorded = _recorded(cfg, objects)
         check_same_run(store, recorded)
         parts = make_parts(cfg, store.run_dir, **objects)
         store.write_text(CONFIG, OmegaConf.to_yaml(recorded))
+        store.mirror.space = parts.space  # the journal's parameters: the point's choices
         return run_parts(parts, store, progress=progress)
 
 

@@ -21,9 +21,10 @@ PACKAGES = ("nasbench", "search_spaces")
 # package roots are entry points, above everything.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("entry points", ("nasbench", "nasbench.search", "nasbench.rebuild", "nasbench.evaluate",
-                      "nasbench.transfer", "nasbench.finetune", "*.__main__")),
+                      "nasbench.transfer", "nasbench.finetune", "nasbench.dashboard", "*.__main__")),
     ("commands", ("nasbench.cli",)),
     ("API", ("nasbench.api",)),
+    ("view", ("nasbench.view",)),
     ("config edge", ("nasbench.config",)),
     ("one-shot", ("nasbench.oneshot",)),
     ("executors", ("nasbench.executors",)),

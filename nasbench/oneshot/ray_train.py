@@ -46,6 +46,7 @@ from typing import Any
 import torch
 
 from nasbench.core.ray_cluster import ensure_ray, worker_room
+from nasbench.run.journal import mirrored_store
 from nasbench.run.search_loop import SearchOutcome
 from nasbench.executors.ray_executor import RayExecutor
 from nasbench.oneshot.collective import TorchDistributed
@@ -172,7 +173,7 @@ def _worker(payload: dict[str, Any]) -> None:
     search: OneShotSearch = payload["recipe"].build(device=str(device), began=payload["submitted"])
     search.distribute(TorchDistributed(device))
     rank = search.collective.rank
-    store: Store = RunStore(payload["run_dir"]) if rank == 0 else MemoryStore()
+    store: Store = mirrored_store(payload["run_dir"], search.space) if rank == 0 else MemoryStore()
     records = search.share(search.restore(store)[0] if rank == 0 else [])
     seconds_used = sum(r.result.cost_seconds for r in records)
     # No progress print here: Ray copies a worker's stdout more than once; the epoch's log line shows.

@@ -17,7 +17,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 import torch
 
@@ -175,39 +175,54 @@ class MemoryStore:
         self.files[name] = data
 
 
+def read_history(path: Path, offset: int = 0) -> tuple[list[HistoryRecord], int]:
+    """The complete lines of a history file from byte ``offset`` on, and the offset after
+    the last of them (a torn last line, a kill mid-write or a row still being written, is
+    left for the next read)."""
+    if not path.exists():
+        return [], offset
+    with open(path, "rb") as stream:
+        stream.seek(offset)
+        data = stream.read()
+    complete = data[: data.rfind(b"\n") + 1]
+    records = [HistoryRecord.from_json(line) for line in complete.decode("utf-8").splitlines() if line.strip()]
+    return records, offset + len(complete)
+
+
+class Mirror(Protocol):
+    """Something kept equal to the history, told each row once it is on disk
+    (``nasbench.run.journal.JournalMirror``); it must never raise."""
+
+    def add(self, record: HistoryRecord) -> None: ...
+
+
 class RunStore:
-    """Reads and writes one run directory."""
+    """Reads and writes one run directory; ``mirror`` (if any) is told each appended row."""
 
     keeps_state = True
 
-    def __init__(self, run_dir: str | Path):
+    def __init__(self, run_dir: str | Path, mirror: Mirror | None = None):
         self.run_dir = Path(run_dir).resolve()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.about: dict[str, Any] = {}
+        self.mirror = mirror
 
     @property
     def history_path(self) -> Path:
         return self.run_dir / HISTORY
 
     def append(self, record: HistoryRecord) -> None:
-        """Append one finished candidate and make sure it is on disk."""
+        """Append one finished candidate and make sure it is on disk; then tell the mirror."""
         with open(self.history_path, "a", encoding="utf-8") as stream:
             stream.write(record.to_json() + "\n")
             stream.flush()
             os.fsync(stream.fileno())
+        if self.mirror is not None:
+            self.mirror.add(record)
 
     def history(self) -> list[HistoryRecord]:
         """Every complete line of the history; a torn last line (a kill mid-write) is dropped."""
-        return list(self._read_history())
-
-    def _read_history(self) -> Iterator[HistoryRecord]:
-        if not self.history_path.exists():
-            return
-        with open(self.history_path, encoding="utf-8") as stream:
-            for line in stream:
-                if not line.endswith("\n"):
-                    break
-                yield HistoryRecord.from_json(line)
+        return read_history(self.history_path)[0]
 
     def repair_history(self) -> None:
         """Cut a torn last line so that appends start on a fresh line."""
