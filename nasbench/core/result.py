@@ -18,7 +18,10 @@ class EvalResult:
     ``val_acc`` is the search signal (fraction in [0, 1]); ``test_acc`` is filled only by
     evaluators that know it (the NAS-Bench-201 table) and is for final reports, never for
     selection. ``cost_seconds`` is the evaluation's charge to the search budget: wall time
-    for the proxy trainer, the table's simulated training time for a lookup.
+    for the proxy trainer, the table's simulated training time for a lookup. ``hardware``:
+    costs on devices other than the one that evaluated (``edgegpu_latency`` in ms,
+    ``edgegpu_energy`` in mJ, ...: HW-NAS-Bench's, by the NB201 evaluator's
+    ``evaluator.device``); a value the source lacks is None, never 0.
     """
 
     status: Status
@@ -33,6 +36,7 @@ class EvalResult:
     train_seconds: float | None = None
     cost_seconds: float = 0.0
     peak_memory_bytes: int | None = None
+    hardware: dict[str, float | None] = field(default_factory=dict)  # device costs: edgegpu_latency (ms), ...
     device: str = "cpu"
     seed: int | None = None
     epochs_run: int = 0

@@ -8,17 +8,19 @@ training time; the 200-epoch test accuracy is reported for the cell it picks, ne
 to select (the paper's protocol). The table itself (where it lives, how a cell or a data
 set is named) is ``nasbench.tables.nasbench201``. Each result carries the cell's
 parameters and multiply-adds on that data set's network, so a multi-objective search can
-trade accuracy against size.
+trade accuracy against size; with ``evaluator.device`` (one of HW-NAS-Bench's six devices,
+or a list), its latency and energy there (``nasbench.tables.hardware``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from nasbench.core.errors import ConfigError
 from nasbench.core.candidate import Candidate
 from nasbench.core.result import EvalResult
 from nasbench.evaluators.base import EvaluatorContext
+from nasbench.tables.hardware import HardwareTable, device_metrics
 from nasbench.tables.nasbench201 import DATASET_INPUTS, DATASETS, NasBench201Table, canonical_dataset
 from search_spaces.spaces.nasbench201 import NasBench201Space
 
@@ -33,6 +35,7 @@ class TableEvaluatorConfig:
     name: str = "nasbench201"
     dataset: str = "cifar10"
     path: Optional[str] = None
+    device: Any = None  # None, a HW-NAS-Bench device (edgegpu) or a list of them: their costs in each result
 
 
 class NasBench201Evaluator(NasBench201Table):
@@ -51,7 +54,31 @@ class NasBench201Evaluator(NasBench201Table):
             raise ConfigError(f"evaluator=nasbench201 looks up evaluator.dataset={settings.dataset}, not data={data}; "
                              f"pick the table's column with evaluator.dataset "
                              f"({', '.join(DATASETS)})")
-        return cls(path=settings.path, dataset=settings.dataset)
+        devices = [] if settings.device is None else [settings.device] if isinstance(settings.device, str) \
+            else list(settings.device)
+        return cls(path=settings.path, dataset=settings.dataset, devices=devices)
+
+    def __init__(self, path: str | None = None, dataset: str = "cifar10", devices: Sequence[str] = ()):
+        super().__init__(path=path, dataset=dataset)
+        self.metrics = device_metrics(devices)  # refuses a device HW-NAS-Bench does not have
+        self.hardware = HardwareTable(self.dataset) if self.metrics else None
+
+    def measured(self) -> tuple[str, ...]:
+        """The metrics each result has, which a constraint may bound."""
+        return ("val_acc", "params", "macs", "train_seconds", "cost_seconds", *self.metrics)
+
+    def metric_range(self, metric: str) -> tuple[float, float] | None:
+        """The smallest and largest value of ``metric`` over the table's cells (None: not a column)."""
+        if metric in self.metrics:
+            known = self.hardware.known(metric)
+        elif metric in ("params", "macs"):
+            rows = self._table().values()
+            known = [getattr(row, metric) for row in rows if getattr(row, metric) is not None]
+        elif metric == "val_acc":
+            known = [row.valid_acc / 100.0 for row in self._table().values()]
+        else:
+            return None
+        return (min(known), max(known)) if known else None
 
     def __call__(self, candidate: Candidate) -> EvalResult:
         return self.evaluate(candidate.point, seed=candidate.seed)
@@ -78,5 +105,6 @@ class NasBench201Evaluator(NasBench201Table):
             cost_seconds=row.cost_seconds,
             seed=seed,
             epochs_run=SEARCH_EPOCHS,
+            hardware=self.hardware.costs(self.index_of(point), self.metrics) if self.hardware else {},
             settings={"evaluator": "nasbench201", "dataset": self.dataset, "epochs": SEARCH_EPOCHS},
         )

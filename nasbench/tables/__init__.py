@@ -4,5 +4,7 @@
 ``scripts/build_nb201_table.py``; every one of its 15,625 cells, with its accuracies,
 training cost and network size per data set) and names cells by string or NB201 index.
 The evaluator over it is ``nasbench.evaluators.nasbench201``; the resolver reads cell
-indices here. It may import core and ``search_spaces`` only.
+indices here. ``hardware`` reads HW-NAS-Bench's device costs of the same cells
+(``data/hw_nb201.csv.gz``, written by ``scripts/build_hw_table.py``). It may import core
+and ``search_spaces`` only.
 """

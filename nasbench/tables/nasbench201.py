@@ -117,6 +117,7 @@ class NasBench201Table:
         self._space = NasBench201Space()
         self._rows: dict[str, TableRow] | None = None
         self._arches: dict[int, str] = {}
+        self._indices: dict[str, int] | None = None
 
     def _table(self) -> dict[str, TableRow]:
         if self._rows is None:
@@ -158,6 +159,19 @@ class NasBench201Table:
             known = f"indices 0..{len(self._arches) - 1}" if self._arches else "it has no index column"
             raise UnknownArchitectureError(f"NAS-Bench-201 index {index!r} is not in {self.path} ({known})")
         return self._arches[number]
+
+    def index_of(self, point: Any) -> int:
+        """The NB201 index of ``point`` (a cell string, in any spelling the space reads, or an
+        index); ``UnknownArchitectureError`` when it is none of the table's cells."""
+        number = parse_index(point)
+        if number is not None:
+            self.arch_of(number)
+            return number
+        self.row(point)  # refuses what is no cell of the table
+        if self._indices is None:
+            self._indices = {arch: index for index, arch in self._arches.items()}
+        arch = point if point in self._indices else self._space.key(point)
+        return self._indices[arch]
 
     def row(self, point: Any) -> TableRow:
         """The record of ``point`` (a cell string or NB201 index); ``UnknownArchitectureError``
