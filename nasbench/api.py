@@ -164,11 +164,13 @@ def run_parts(parts: SearchParts, store: Store, progress: bool = True) -> Search
     if isinstance(parts.strategy, OneShotSearch):
         return run_oneshot(parts.strategy, parts.budget, store, progress=progress)
     store.about = {"space": parts.space.name, "skeleton": dict(parts.skeleton)}  # recorded with the best
-    outcome = parts.executor.run(parts.strategy, parts.evaluator, parts.budget, store, progress=progress)
+    outcome = parts.executor.run(parts.strategy, parts.evaluator, parts.budget, store, progress=progress,
+                                 constraints=parts.constraints)
     if isinstance(store, RunStore):
         store.about["inputs"] = dict(getattr(parts.evaluator, "network_inputs", dict)())  # what it fed the networks
         report = getattr(parts.strategy, "report", dict)()  # optional: what a strategy says of itself
-        write_report(store, outcome.history, parts.space, cost=parts.pareto_cost, strategy_report=report)
+        write_report(store, outcome.history, parts.space, cost=parts.pareto_cost, strategy_report=report,
+                     constraints=parts.constraints)
     return outcome
 
 

@@ -39,6 +39,26 @@ class SearchUsageError(NasError, ValueError):
     """A search cannot start: no space, a bad override, an unreadable run to resume."""
 
 
+def spelled_for_hydra(argument: str) -> str:
+    """An override as Hydra's grammar reads it, for two spellings a shell leaves as typed:
+    a home-relative path (``data.root=~/my_images``; the shell expands ``~`` only at a word's
+    start) is expanded, and constraints (``search.constraints=[edgegpu_latency<=5.0]``;
+    ``<`` and ``>`` are not in Hydra's unquoted values) have each item quoted, so that the
+    constraint's own parser names what is wrong with one."""
+    key, equals, value = argument.partition("=")
+    if not equals or argument.startswith("-"):
+        return argument
+    if value == "~" or value.startswith("~/"):
+        return f"{key}={Path(value).expanduser()}"
+    if key.lstrip("+~") == "search.constraints":
+        items = value.strip()
+        items = items[1:-1] if items.startswith("[") and items.endswith("]") else items
+        quoted = [item.strip() if item.strip()[:1] in "'\"" else f'"{item.strip()}"'
+                  for item in items.split(",") if item.strip()]
+        return f"{key}=[{','.join(quoted)}]"
+    return argument
+
+
 def _first_of_sweep(override: str) -> str:
     """``key=a,b,c`` -> ``key=a`` (a sweep's first job); lists and other forms unchanged."""
     key, _, value = override.partition("=")
@@ -160,7 +180,8 @@ def _task(cfg: DictConfig) -> None:
     best = outcome.best
     line = f"run: {store_dir}  ({len(outcome.history)} candidates"
     if best is None:
-        line += ", none finished)"
+        finished = sum(record.result.ok for record in outcome.history)
+        line += ", none finished)" if not finished else f", none of the {finished} finished meets search.constraints)"
     elif outcome.answer:
         line += f", answer: trial {best.candidate.trial}, {outcome.answer}, val_acc {best.result.val_acc:.4f}"
         if best.result.settings.get("val_acc_of") == "supernet":
@@ -211,7 +232,7 @@ def _resume_in_place(arguments: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    arguments = [spelled_for_hydra(argument) for argument in (sys.argv[1:] if argv is None else argv)]
     asks_for_help = any(argument in HELP_FLAGS for argument in arguments)
     problem = None if asks_for_help else precheck(arguments)
     if problem:

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from nasbench.config.schema import typed
 from nasbench.core.budget import Budget
+from nasbench.core.constraints import RESULT_METRICS, ConstraintError, Constraints, parse_constraints
 from nasbench.core.errors import ConfigError, first_line
 from nasbench.evaluators import EVALUATORS, EvaluatorContext
 from nasbench.executors import EXECUTORS
@@ -25,6 +26,7 @@ from nasbench.oneshot import ONESHOT_METHODS, OneShotSearch, make_oneshot
 from nasbench.strategies import make_strategy
 from nasbench.strategies.base import Strategy
 from nasbench.strategies.seeded import SeededStrategy
+from nasbench.tables.hardware import DEVICE_METRICS
 from search_spaces.errors import NasError
 from search_spaces.spaces import make_space
 from search_spaces.spaces.base import Space
@@ -43,6 +45,28 @@ class SearchParts:
     budget: Budget
     skeleton: dict[str, Any]
     pareto_cost: str = "macs"  # the cost a multi-objective search trades accuracy for; the report plots it
+    constraints: Constraints = Constraints()  # search.constraints: what the pick must meet
+
+
+def search_constraints(texts: list[Any], evaluator: Any) -> Constraints:
+    """``search.constraints`` on what ``evaluator`` measures (an evaluator's ``measured()``;
+    else every number of a result), refused with one line when a constraint names another
+    metric, or (``metric_range()``: a table's extremes) when no candidate can meet it."""
+    measured = getattr(evaluator, "measured", None)
+    hints = {metric: f"evaluator=nasbench201 evaluator.device={metric.split('_')[0]}" for metric in DEVICE_METRICS}
+    constraints = parse_constraints(texts, measured() if measured is not None else RESULT_METRICS, hints)
+    extremes = getattr(evaluator, "metric_range", None)
+    for index, constraint in enumerate(constraints.items):
+        span = extremes(constraint.metric) if extremes is not None else None
+        if span is None:
+            continue
+        low, high = span
+        if constraint.violation(low if constraint.op in ("<=", "<") else high) > 0:
+            smallest = constraint.op in ("<=", "<")
+            raise ConstraintError(f"search.constraints[{index}]: no cell meets {constraint.text}: the "
+                                  f"{'smallest' if smallest else 'largest'} {constraint.metric} in the table is "
+                                  f"{low if smallest else high:g}")
+    return constraints
 
 
 def seed_points(sources: list[Any], space: Space) -> list[Any]:
@@ -92,6 +116,13 @@ def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = N
             context = EvaluatorContext(space, skeleton, plain["data"], plain["trainer"],
                                        curves=None if run_dir is None else Path(run_dir) / CURVES)
             evaluator = EVALUATORS.constructor(cfg.evaluator.name).from_config(typed(cfg.evaluator), context)
+        constraints = search_constraints(plain["search"].get("constraints") or [], evaluator)
+        if constraints and isinstance(strategy, OneShotSearch):
+            raise ConfigError(f"search={cfg.search.name} derives one cell from its supernet; search.constraints "
+                              f"need an ask/tell strategy")
+        inner = strategy.inner if isinstance(strategy, SeededStrategy) else strategy
+        if constraints and hasattr(inner, "use_constraints"):
+            inner.use_constraints(constraints)  # an Optuna sampler that takes constraints_func
         check = getattr(executor, "check", None)
         if check is not None:
             check(strategy, evaluator)  # what the executor refuses (a scheduler for a lookup), before the run starts
@@ -101,4 +132,5 @@ def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = N
         raise ConfigError(first_line(exc)) from None
     objectives = (plain["search"].get("params") or {}).get("objectives") or []
     costs = [str(name) for name in objectives if name != "val_acc"]
-    return SearchParts(space, strategy, evaluator, executor, budget, skeleton, costs[0] if costs else "macs")
+    return SearchParts(space, strategy, evaluator, executor, budget, skeleton, costs[0] if costs else "macs",
+                       constraints)

@@ -38,6 +38,7 @@ class SearchConfig:
     name: str = "evolution"
     params: dict[str, Any] = field(default_factory=dict)  # checked by the strategy's constructor
     seed_points: list[Any] = field(default_factory=list)  # cells evaluated first (any form the resolver takes)
+    constraints: list[str] = field(default_factory=list)  # ["edgegpu_latency<=5.0", "params<=1e6"]: the pick must meet them
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 ``errors`` (the error types a user sees, and the one line a command prints of one),
 ``result`` (``EvalResult``, what an evaluation produced), ``candidate`` (``Candidate``
-and the seeds derived for it), ``budget`` (``Budget``), ``files`` (atomic writes),
+and the seeds derived for it), ``budget`` (``Budget``), ``constraints`` (what a pick must
+meet: ``edgegpu_latency<=5.0``), ``files`` (atomic writes),
 ``paths`` (default locations, relative to the user) and ``ray_cluster`` (starting or
 joining Ray). It imports the standard library and torch, and Ray only inside the
 functions that start it, and of ``search_spaces`` only the error root (``NasError``) that

@@ -2,7 +2,7 @@
 
 ``EXECUTORS`` is the one registry of executors: a name maps to a class with a config
 schema (``Config``), ``from_config(settings)`` and ``run(strategy, evaluate, budget,
-store, progress, on_record) -> SearchOutcome``. ``local`` evaluates in this process
+store, progress, on_record, constraints) -> SearchOutcome``. ``local`` evaluates in this process
 (``nasbench.run.search_loop.run_search``); ``ray`` runs one Ray Tune trial per candidate
 (``nasbench.executors.ray_executor``; Ray itself is imported only when a search runs on
 it). Both write the same run directory through the same ``SearchRecorder``. The

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from nasbench.core.constraints import Constraints
 from nasbench.run.search_loop import Evaluate, SearchOutcome, run_search
 from nasbench.evaluators.base import full_run_epochs, takes_keyword
 from nasbench.executors.brackets import KINDS, check_rung_settings
@@ -86,6 +87,7 @@ class LocalExecutor:
         self.scheduler(evaluate)
 
     def run(self, strategy: Strategy, evaluate: Evaluate, budget: Budget, store: Store, progress: bool = True,
-            on_record: Callable[[HistoryRecord], None] | None = None) -> SearchOutcome:
+            on_record: Callable[[HistoryRecord], None] | None = None,
+            constraints: Constraints | None = None) -> SearchOutcome:
         return run_search(strategy, evaluate, budget, store, progress=progress, on_record=on_record,
-                          scheduler=self.scheduler(evaluate))
+                          scheduler=self.scheduler(evaluate), constraints=constraints)

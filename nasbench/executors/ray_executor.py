@@ -75,6 +75,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from nasbench.core.constraints import Constraints
 from nasbench.core.ray_cluster import ensure_ray
 from nasbench.run.search_loop import SearchOutcome, SearchRecorder
 from nasbench.evaluators.base import full_run_epochs, takes_keyword
@@ -218,7 +219,8 @@ class RayExecutor:
             _asha_epochs(strategy, evaluate, self.config)
 
     def run(self, strategy: Strategy, evaluate: Evaluate, budget: Budget, store: Store, progress: bool = False,
-            on_record: Callable[[HistoryRecord], None] | None = None) -> SearchOutcome:
+            on_record: Callable[[HistoryRecord], None] | None = None,
+            constraints: Constraints | None = None) -> SearchOutcome:
         """Search until the budget is spent, resuming from ``store`` if it holds a run."""
         from ray import tune
 
@@ -236,7 +238,8 @@ class RayExecutor:
             scheduler = _asha(report_until, executor, stopped)
         ensure_ray(executor.address, executor.num_cpus)
         check_resources(executor)
-        recorder = SearchRecorder(strategy, budget, store, progress, on_record, label="search (ray)")
+        recorder = SearchRecorder(strategy, budget, store, progress, on_record, label="search (ray)",
+                                  constraints=constraints)
         registry = TrialRegistry()
         searcher = StrategySearcher(recorder, max_concurrent=int(executor.max_concurrent_trials), registry=registry,
                                     max_failures=int(executor.max_failures), scheduler_stopped=stopped,

@@ -12,13 +12,20 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+from nasbench.core.constraints import is_infeasible
+from nasbench.core.result import EvalResult
 from nasbench.run.store import BEST, HistoryRecord, Store
 
 
+def counts_as_best(result: EvalResult) -> bool:
+    """Whether ``result`` may be a run's pick: finished, with a validation accuracy, and
+    breaking none of the search's constraints (``nasbench.core.constraints``)."""
+    return result.ok and result.val_acc is not None and math.isfinite(result.val_acc) and not is_infeasible(result)
+
+
 def best_record(history: Sequence[HistoryRecord]) -> HistoryRecord | None:
-    """The finished candidate with the highest validation accuracy (first on ties)."""
-    finished = [r for r in history if r.result.ok and r.result.val_acc is not None
-                and math.isfinite(r.result.val_acc)]
+    """The feasible finished candidate with the highest validation accuracy (first on ties)."""
+    finished = [r for r in history if counts_as_best(r.result)]
     return max(finished, key=lambda r: r.result.val_acc) if finished else None
 
 

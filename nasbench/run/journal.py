@@ -35,6 +35,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
+from nasbench.core.constraints import metric_value
 from nasbench.core.errors import first_line
 from nasbench.run.store import CONFIG, HistoryRecord, RunStore
 from search_spaces.formats import FormatError, cell_text
@@ -123,13 +124,14 @@ def trial_of(record: HistoryRecord, space: Space | None, objectives: Sequence[st
                              "seconds": round(record.finished - record.started, 3),
                              "cell": point_text(space, record.candidate.point)}
     attrs.update({name: getattr(result, name) for name in COST_ATTRS if _finite(getattr(result, name))})
+    attrs.update({name: value for name, value in result.hardware.items() if _finite(value)})
     if result.message:
         attrs["message"] = result.message
-    for name in ("stopped_by", "val_acc_of", "derived_val_acc"):
+    for name in ("stopped_by", "val_acc_of", "derived_val_acc", "infeasible"):
         if name in result.settings:
             attrs[name] = result.settings[name]
     curve = {step + 1: float(value) for step, value in enumerate(result.val_curve) if _finite(value)}
-    values = [getattr(result, name, None) for name in objectives]
+    values = [metric_value(result, name) for name in objectives]
     state = TrialState.COMPLETE
     if not result.ok:
         state = TrialState.FAIL

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from nasbench.core.constraints import metric_value
 from nasbench.run.store import HistoryRecord
 
 
@@ -62,8 +63,8 @@ def plot_history(history: Sequence[HistoryRecord], run_dir: Path, cost: str = "m
     figure.savefig(run_dir / "best_so_far.png", dpi=100)
     plt.close(figure)
     written.append(run_dir / "best_so_far.png")
-    with_cost = [(float(getattr(r.result, cost)), float(r.result.val_acc)) for r in history
-                 if r.result.ok and r.result.val_acc is not None and getattr(r.result, cost, None)]
+    with_cost = [(metric_value(r.result, cost), float(r.result.val_acc)) for r in history
+                 if r.result.ok and r.result.val_acc is not None and metric_value(r.result, cost)]
     if with_cost:
         front = pareto_front(with_cost)
         figure, axis = plt.subplots(figsize=(5, 4))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from nasbench.core.constraints import Constraints, is_infeasible, metric_value
 from nasbench.run.best import best_record, write_best
 from nasbench.run.drawings import draw_cells
 from nasbench.run.plots import plot_history
@@ -15,7 +16,8 @@ from search_spaces.spaces.base import Space
 
 def summary_markdown(history: Sequence[HistoryRecord], top: int = 10,
                      strategy_report: Mapping[str, Any] | None = None,
-                     answer: tuple[HistoryRecord, str] | None = None) -> str:
+                     answer: tuple[HistoryRecord, str] | None = None,
+                     constraints: Constraints | None = None) -> str:
     """The run's summary: the best candidates, early stopping, what the strategy reports
     of itself (``strategy_report``: a strategy's optional ``report()``), failures.
     ``answer``: the record a search answers with when it is not the best-ranked one, and
@@ -41,12 +43,30 @@ def summary_markdown(history: Sequence[HistoryRecord], top: int = 10,
                      f"{'' if result.test_acc is None else f'{result.test_acc:.4f}'} | "
                      f"{'' if result.params is None else f'{result.params:,}'} | "
                      f"{'' if result.macs is None else f'{result.macs:,}'} | {result.cost_seconds:.1f} |")
+    lines += constraints_markdown(history, constraints or Constraints())
     lines += early_stopping_markdown(history)
     lines += strategy_markdown(strategy_report or {})
     if failures:
         lines += ["", "## Failures", ""]
         lines += [f"- trial {r.candidate.trial}: {r.result.status}: {r.result.message}" for r in failures[:top]]
     return "\n".join(lines) + "\n"
+
+
+def constraints_markdown(history: Sequence[HistoryRecord], constraints: Constraints) -> list[str]:
+    """A "Constraints" section: what the pick had to meet, how many candidates did, the
+    pick's values (nothing for a search without constraints)."""
+    if not constraints:
+        return []
+    finished = [r for r in history if r.result.ok]
+    feasible = [r for r in finished if not is_infeasible(r.result)]
+    lines = ["", "## Constraints", "", f"`{', '.join(constraints.texts)}`: {len(feasible)} of the {len(finished)} "
+             f"finished candidates meet {'it' if len(constraints) == 1 else 'every one'}."]
+    pick = best_record(history)
+    if pick is None:
+        return lines + ["No candidate meets them: there is no pick (`best.json` is not written)."]
+    values = ", ".join(f"{c.metric} {metric_value(pick.result, c.metric):g}" for c in constraints.items)
+    return lines + [f"The pick (`best.json`) is the best of them by val_acc: trial {pick.candidate.trial}, "
+                    f"val_acc {pick.result.val_acc:.4f}, {values}."]
 
 
 def strategy_markdown(strategy_report: Mapping[str, Any]) -> list[str]:
@@ -83,7 +103,8 @@ def early_stopping_markdown(history: Sequence[HistoryRecord]) -> list[str]:
 
 def write_report(store: RunStore, history: Sequence[HistoryRecord], space: Space,
                  chosen: HistoryRecord | None = None, cost: str = "macs",
-                 strategy_report: Mapping[str, Any] | None = None, chosen_because: str | None = None) -> None:
+                 strategy_report: Mapping[str, Any] | None = None, chosen_because: str | None = None,
+                 constraints: Constraints | None = None) -> None:
     """Write summary.md, the plots, best.json and best_network.json, and the best cells'
     drawings. ``store.about`` says what the points were evaluated in (its ``skeleton``
     and the data's ``inputs``: classes, size, channels), so ``best_network.json`` is the
@@ -94,7 +115,8 @@ def write_report(store: RunStore, history: Sequence[HistoryRecord], space: Space
     ``summary.md``, which says why ``chosen`` is the answer (``chosen_because``) when one
     is given."""
     answer = None if chosen is None or chosen_because is None else (chosen, chosen_because)
-    store.write_text("summary.md", summary_markdown(history, strategy_report=strategy_report, answer=answer))
+    store.write_text("summary.md", summary_markdown(history, strategy_report=strategy_report, answer=answer,
+                                                    constraints=constraints))
     if not history:
         return
     plot_history(history, store.run_dir, cost)

@@ -28,7 +28,8 @@ from typing import Any, Callable, Protocol
 from tqdm import tqdm
 
 from nasbench.core.result import EvalResult, safe_evaluate
-from nasbench.run.best import best_record, write_best
+from nasbench.core.constraints import Constraints
+from nasbench.run.best import best_record, counts_as_best, write_best
 from nasbench.run.store import HISTORY, STATE, HistoryRecord, MemoryStore, RunStoreError, StateFileError, Store
 from nasbench.core.candidate import Candidate
 from nasbench.strategies.base import StateLostError, Strategy
@@ -199,8 +200,9 @@ class SearchRecorder:
 
     def __init__(self, strategy: Strategy, budget: Budget, store: Store, progress: bool = False,
                  on_record: Callable[[HistoryRecord], None] | None = None, label: str = "search",
-                 scheduler: Scheduler | None = None) -> None:
+                 scheduler: Scheduler | None = None, constraints: Constraints | None = None) -> None:
         self.strategy = strategy
+        self.constraints = constraints or Constraints()
         self.budget = budget
         self.store = store
         self.on_record = on_record
@@ -273,6 +275,8 @@ class SearchRecorder:
             self.failures_in_a_row += 1
         else:
             self.failures_in_a_row = 0
+        if self.constraints and record.result.ok:
+            self.constraints.annotate(record.result)  # the verdict lands in the history with the result
         self.store.append(record)
         self.history.append(record)
         self.strategy.tell(record.candidate, record.result)
@@ -280,8 +284,7 @@ class SearchRecorder:
         self._save()
         result = record.result
         self.seconds_used += result.cost_seconds
-        if result.ok and result.val_acc is not None and math.isfinite(result.val_acc) and (
-                self.best is None or result.val_acc > self.best.result.val_acc):
+        if counts_as_best(result) and (self.best is None or result.val_acc > self.best.result.val_acc):
             self.best = record
             write_best(self.store, record)
         LOG.info("trial %d %s val_acc=%s cost=%.3fs key=%s%s", record.candidate.trial, result.status,
@@ -321,7 +324,7 @@ class SearchRecorder:
 
 def run_search(strategy: Strategy, evaluate: Evaluate, budget: Budget, store: Store | None = None,
                progress: bool = True, on_record: Callable[[HistoryRecord], None] | None = None,
-               scheduler: Scheduler | None = None) -> SearchOutcome:
+               scheduler: Scheduler | None = None, constraints: Constraints | None = None) -> SearchOutcome:
     """Search one evaluation at a time until the budget is spent, resuming from ``store``
     if it holds a run (``None``: in memory, for benchmarks and tests). Without a
     ``scheduler`` each candidate is evaluated once, in full.
@@ -331,7 +334,7 @@ def run_search(strategy: Strategy, evaluate: Evaluate, budget: Budget, store: St
     charged again, as in the NAS-Bench-201 protocol.
     """
     recorder = SearchRecorder(strategy, budget, MemoryStore() if store is None else store, progress, on_record,
-                              scheduler=scheduler)
+                              scheduler=scheduler, constraints=constraints)
     interrupted = False
     try:
         while not recorder.spent():

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 from nasbench.core.candidate import Candidate
+from nasbench.core.constraints import is_infeasible
 from nasbench.core.result import EvalResult
 from search_spaces.errors import NasError
 
@@ -28,8 +29,12 @@ class StateLostError(StrategyError):
 
 
 def result_fitness(result: EvalResult) -> float | None:
-    """The search signal of a result: its validation accuracy, or None for a failure."""
-    if not result.ok or result.val_acc is None:
+    """The search signal of a result: its validation accuracy, or None for a failure or a
+    result that breaks the search's constraints (``nasbench.core.constraints``): the death
+    penalty (Coello Coello, "Theoretical and numerical constraint-handling techniques used
+    with evolutionary algorithms: a survey", 2002), the one rule every strategy but
+    Optuna's constrained samplers reads constraints by."""
+    if not result.ok or result.val_acc is None or is_infeasible(result):
         return None
     return float(result.val_acc)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import types
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -22,6 +23,8 @@ from optuna.trial import TrialState
 
 from nasbench.core.result import EvalResult
 from nasbench.core.candidate import Candidate, candidate_seed, derive_seed
+from nasbench.core.constraints import Constraints, is_infeasible, metric_value
+from nasbench.tables.hardware import DEVICE_METRICS
 from nasbench.strategies.base import StateLostError, StrategyError, check_state, pop_pending
 from search_spaces.spaces.base import Space
 
@@ -35,7 +38,12 @@ OBJECTIVES: types.MappingProxyType[str, str] = types.MappingProxyType({
     "train_seconds": "minimize",
     "latency_b1_ms": "minimize",
     "latency_batch_ms": "minimize",
+    **{metric: "minimize" for metric in DEVICE_METRICS},  # HW-NAS-Bench's costs (evaluator.device)
 })
+# Samplers that take Optuna's constraints_func (c-TPE-style feasibility split in TPE,
+# Deb's constrained domination in NSGA-II/III, a feasibility model in GP); the others are
+# told an infeasible candidate as a failure (the death penalty).
+CONSTRAINED_SAMPLERS: tuple[str, ...] = ("tpe", "nsga2", "nsga3", "gp")
 SAMPLERS: tuple[str, ...] = ("tpe", "random", "nsga2", "nsga3", "qmc", "gp")
 PRIMITIVES = (str, int, float, bool, type(None))
 
@@ -119,6 +127,8 @@ class OptunaStrategy:
         # Optuna stores primitive choices; anything else is suggested by index.
         self._by_index = [not all(isinstance(c, PRIMITIVES) for c in d.choices) for d in self._decisions]
         self.journal_damage: str | None = None  # why a journal was set aside, if one was
+        self._constraints = Constraints()
+        self._violations: dict[int, list[float]] = {}  # Optuna trial number -> its constraint violations
         self.study = self._create_study()
         self._next_trial = 0
         self._numbers: dict[int, int] = {}  # our trial -> Optuna trial number
@@ -189,7 +199,13 @@ class OptunaStrategy:
             point = self._point(self.study.trials[number].params)
         else:
             sampler_seed = self.seed if self.sampler_name == "qmc" else derive_seed(self.seed, NAME, trial)
-            self.study.sampler = make_sampler(self.sampler_name, sampler_seed, self.sampler_options)
+            options = dict(self.sampler_options)
+            if self._constraints and self.sampler_name in CONSTRAINED_SAMPLERS:
+                options["constraints_func"] = self._constraint_values
+            with warnings.catch_warnings():  # Optuna 5 deprecates constraints_func (removal: v7) for
+                # Trial.set_constraint, which needs the live Trial a resumed study no longer has
+                warnings.simplefilter("ignore", FutureWarning)
+                self.study.sampler = make_sampler(self.sampler_name, sampler_seed, options)
             optuna_trial = self.study.ask()
             number = optuna_trial.number
             point = self.space.decode(self._suggest(optuna_trial))
@@ -200,12 +216,24 @@ class OptunaStrategy:
             self._events.append(["ask", trial])
         return Candidate(trial=trial, point=point, key=self.space.key(point), seed=candidate_seed(self.seed, trial))
 
+    def use_constraints(self, constraints: Constraints) -> None:
+        """Search under ``constraints`` (before the first ask): the search loop writes each
+        result's violations into it, and the sampler is given them (``CONSTRAINED_SAMPLERS``)
+        or an infeasible result is told as a failure."""
+        self._constraints = constraints
+
+    def _constraint_values(self, trial: optuna.trial.FrozenTrial) -> list[float]:
+        return self._violations.get(trial.number, [0.0] * len(self._constraints))
+
     def tell(self, candidate: Candidate, result: EvalResult) -> None:
         number = pop_pending(self._pending, candidate)
-        if not result.ok:
+        if not result.ok or (is_infeasible(result) and self.sampler_name not in CONSTRAINED_SAMPLERS):
             self._finish(candidate.trial, number, None)
             return
-        values = [getattr(result, name) for name in self.objectives]
+        if self._constraints:
+            violations = result.settings.get("violations") or {}
+            self._violations[number] = [float(v) for v in violations.values()] or [0.0] * len(self._constraints)
+        values = [metric_value(result, name) for name in self.objectives]
         missing = [name for name, value in zip(self.objectives, values) if value is None]
         if missing:
             self._finish(candidate.trial, number, None)

@@ -128,15 +128,26 @@ def test_precheck_accepts_sweeps():
     assert precheck(TABLE + ["search=random,evolution", "seed=0,1"]) is None
 
 
+CONSTRAINED = ["evaluator.device=edgegpu", 'search.constraints=["edgegpu_latency<=5.0"]']
+PARETO = ["evaluator.device=edgegpu", "search.params.objectives=[val_acc,edgegpu_latency]",
+          'search.constraints=["params<=1e6"]']
+
+
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["sigkill", "ctrl-c"])
-@pytest.mark.parametrize("name", [pytest.param(name, marks=[] if name == "evolution" else [pytest.mark.slow])
-                                  for name in STRATEGIES])
-def test_kill_or_ctrl_c_then_resume_loses_and_repeats_nothing(tmp_path, name, stop, search_overrides):
+@pytest.mark.parametrize("name, setting", [
+    *(pytest.param(name, [], marks=[] if name == "evolution" else [pytest.mark.slow], id=name) for name in STRATEGIES),
+    pytest.param("evolution", CONSTRAINED, id="evolution-constrained"),
+    pytest.param("tpe", CONSTRAINED, marks=[pytest.mark.slow], id="tpe-constrained"),
+    pytest.param("local", CONSTRAINED, marks=[pytest.mark.slow], id="local-constrained"),
+    pytest.param("nsga2", PARETO, marks=[pytest.mark.slow], id="nsga2-latency-pareto-constrained"),
+])
+def test_kill_or_ctrl_c_then_resume_loses_and_repeats_nothing(tmp_path, name, setting, stop, search_overrides):
     """Kill the search process (or press Ctrl-C) at a random moment after ten results,
     resume, and compare with an uninterrupted run of the same config: every registered
-    strategy, so a new one is covered without a new test."""
+    strategy, so a new one is covered without a new test, and searches under a device
+    constraint and for an accuracy/latency front."""
     budget, run_dir = 40, tmp_path / "killed"
-    config = TABLE + search_overrides(name) + [f"budget.trials={budget}"]
+    config = TABLE + search_overrides(name) + setting + [f"budget.trials={budget}"]
     args = [sys.executable, "-m", "nasbench.search", *config, f"hydra.run.dir={run_dir}"]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -29,7 +29,7 @@ def composed(overrides):
 @pytest.mark.parametrize("name, params", [
     ("local", []),
     # small settings: the predictor takes over after three results and trains briefly
-    ("bananas", ["search.params.initial_points=3", "+search.params.epochs=20", "+search.params.refit_epochs=5"]),
+    ("bananas", ["search.params.initial_points=3", "search.params.epochs=20", "search.params.refit_epochs=5"]),
 ])
 def test_runs_on_ray_with_trials_in_flight(ray_session, tmp_path: Path, name, params):
     outcome = run_from_config(composed(TABLE + RAY + [f"search={name}", "budget.trials=12", *params]), tmp_path)
