@@ -169,8 +169,11 @@ def run_parts(parts: SearchParts, store: Store, progress: bool = True) -> Search
     if isinstance(store, RunStore):
         store.about["inputs"] = dict(getattr(parts.evaluator, "network_inputs", dict)())  # what it fed the networks
         report = getattr(parts.strategy, "report", dict)()  # optional: what a strategy says of itself
+        front = parts.pareto_cost if parts.multi_objective else None
+        every_cell = getattr(parts.evaluator, "every_cell", None)  # a table knows the true front
         write_report(store, outcome.history, parts.space, cost=parts.pareto_cost, strategy_report=report,
-                     constraints=parts.constraints)
+                     constraints=parts.constraints, front=front,
+                     every_cell=every_cell(front) if front and every_cell is not None else None)
     return outcome
 
 

@@ -46,6 +46,7 @@ class SearchParts:
     skeleton: dict[str, Any]
     pareto_cost: str = "macs"  # the cost a multi-objective search trades accuracy for; the report plots it
     constraints: Constraints = Constraints()  # search.constraints: what the pick must meet
+    multi_objective: bool = False  # search.params.objectives names a cost beside val_acc
 
 
 def search_constraints(texts: list[Any], evaluator: Any) -> Constraints:
@@ -133,4 +134,4 @@ def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = N
     objectives = (plain["search"].get("params") or {}).get("objectives") or []
     costs = [str(name) for name in objectives if name != "val_acc"]
     return SearchParts(space, strategy, evaluator, executor, budget, skeleton, costs[0] if costs else "macs",
-                       constraints)
+                       constraints, multi_objective=bool(costs))

@@ -67,6 +67,20 @@ class NasBench201Evaluator(NasBench201Table):
         """The metrics each result has, which a constraint may bound."""
         return ("val_acc", "params", "macs", "train_seconds", "cost_seconds", *self.metrics)
 
+    def every_cell(self, metric: str) -> list[tuple[float, float]] | None:
+        """``(metric, val_acc)`` of every cell the table has ``metric`` for: the true front's
+        points (None: the table has no such column)."""
+        if metric not in self.metrics and metric not in ("params", "macs"):
+            return None
+        table = self._table()
+        points = []
+        for index, arch in sorted(self._arches.items()):
+            row = table[arch]
+            value = self.hardware.costs(index, [metric])[metric] if metric in self.metrics else getattr(row, metric)
+            if value is not None:
+                points.append((float(value), row.valid_acc / 100.0))
+        return points
+
     def metric_range(self, metric: str) -> tuple[float, float] | None:
         """The smallest and largest value of ``metric`` over the table's cells (None: not a column)."""
         if metric in self.metrics:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from nasbench.core.constraints import metric_value
+from nasbench.run.pareto import pareto_front
 from nasbench.run.store import HistoryRecord
 
 
@@ -22,25 +23,16 @@ def _pyplot() -> Any:
     return plt
 
 
-def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
-    """Indices of the points not dominated in (lower cost, higher accuracy), by cost."""
-    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
-    front, best_accuracy = [], float("-inf")
-    for index in order:
-        if points[index][1] > best_accuracy:
-            front.append(index)
-            best_accuracy = points[index][1]
-    return front
-
-
 COST_LABELS = {"macs": "multiply-adds", "params": "parameters", "cost_seconds": "evaluation cost (s)",
                "train_seconds": "training time (s)", "latency_b1_ms": "latency, batch 1 (ms)",
                "latency_batch_ms": "latency, batch (ms)"}
 
 
-def plot_history(history: Sequence[HistoryRecord], run_dir: Path, cost: str = "macs") -> list[Path]:
-    """Best-so-far against trials and against time; accuracy against ``cost`` (an
-    ``EvalResult`` field: what a multi-objective search traded accuracy for) with the front."""
+def plot_history(history: Sequence[HistoryRecord], run_dir: Path, cost: str = "macs",
+                 every_cell: Sequence[tuple[float, float]] | None = None) -> list[Path]:
+    """Best-so-far against trials and against time; accuracy against ``cost`` (a result
+    metric: what a multi-objective search traded accuracy for) with the found front, and
+    the true front of ``every_cell`` (``(cost, val_acc)`` of every cell a table knows)."""
     plt = _pyplot()
 
     written = []
@@ -70,6 +62,10 @@ def plot_history(history: Sequence[HistoryRecord], run_dir: Path, cost: str = "m
         figure, axis = plt.subplots(figsize=(5, 4))
         axis.scatter([c for c, _ in with_cost], [a for _, a in with_cost], s=12, alpha=0.6, label="candidates")
         axis.plot([with_cost[i][0] for i in front], [with_cost[i][1] for i in front], "r.-", label="Pareto front")
+        if every_cell:
+            true = pareto_front(every_cell)
+            axis.plot([every_cell[i][0] for i in true], [every_cell[i][1] for i in true], "--", color="gray",
+                      drawstyle="steps-post", label="true front (every cell)")
         axis.set(xscale="log", xlabel=COST_LABELS.get(cost, cost), ylabel="validation accuracy",
                  title="accuracy vs cost")
         axis.legend()

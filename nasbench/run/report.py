@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from nasbench.core.constraints import Constraints, is_infeasible, metric_value
-from nasbench.run.best import best_record, write_best
+from nasbench.run.best import best_record, counts_as_best, write_best
+from nasbench.run.pareto import hypervolume, pareto_front
 from nasbench.run.drawings import draw_cells
 from nasbench.run.plots import plot_history
 from nasbench.run.store import HistoryRecord, RunStore
@@ -17,7 +18,8 @@ from search_spaces.spaces.base import Space
 def summary_markdown(history: Sequence[HistoryRecord], top: int = 10,
                      strategy_report: Mapping[str, Any] | None = None,
                      answer: tuple[HistoryRecord, str] | None = None,
-                     constraints: Constraints | None = None) -> str:
+                     constraints: Constraints | None = None, front: str | None = None,
+                     every_cell: Sequence[tuple[float, float]] | None = None) -> str:
     """The run's summary: the best candidates, early stopping, what the strategy reports
     of itself (``strategy_report``: a strategy's optional ``report()``), failures.
     ``answer``: the record a search answers with when it is not the best-ranked one, and
@@ -44,6 +46,7 @@ def summary_markdown(history: Sequence[HistoryRecord], top: int = 10,
                      f"{'' if result.params is None else f'{result.params:,}'} | "
                      f"{'' if result.macs is None else f'{result.macs:,}'} | {result.cost_seconds:.1f} |")
     lines += constraints_markdown(history, constraints or Constraints())
+    lines += front_markdown(history, front, every_cell) if front else []
     lines += early_stopping_markdown(history)
     lines += strategy_markdown(strategy_report or {})
     if failures:
@@ -67,6 +70,36 @@ def constraints_markdown(history: Sequence[HistoryRecord], constraints: Constrai
     values = ", ".join(f"{c.metric} {metric_value(pick.result, c.metric):g}" for c in constraints.items)
     return lines + [f"The pick (`best.json`) is the best of them by val_acc: trial {pick.candidate.trial}, "
                     f"val_acc {pick.result.val_acc:.4f}, {values}."]
+
+
+def front_markdown(history: Sequence[HistoryRecord], cost: str,
+                   every_cell: Sequence[tuple[float, float]] | None = None) -> list[str]:
+    """A multi-objective search's "Pareto front" section: the feasible finished candidates
+    no other beats on both val_acc and ``cost``, their hypervolume against a reference
+    point (val_acc 0; the worst ``cost`` of ``every_cell`` when the whole table is known,
+    else of the candidates), and its ratio to the true front of ``every_cell``."""
+    scored = [(metric_value(r.result, cost), r.result.val_acc, r) for r in history if counts_as_best(r.result)]
+    scored = [(value, acc, r) for value, acc, r in scored if value is not None]
+    if not scored:
+        return []
+    points = [(value, acc) for value, acc, _ in scored]
+    worst = max(value for value, _ in (every_cell or points))
+    reference = (worst, 0.0)
+    area = hypervolume(points, reference)
+    lines = ["", f"## Pareto front (val_acc against {cost})", "",
+             f"{len(pareto_front(points))} of the {len(points)} feasible finished candidates are on the front.", "",
+             f"| trial | key | val_acc | {cost} |", "| ---: | --- | ---: | ---: |"]
+    for index in pareto_front(points):
+        value, acc, record = scored[index]
+        key = record.candidate.key.replace("|", "\\|")
+        lines.append(f"| {record.candidate.trial} | `{key}` | {acc:.4f} | {value:g} |")
+    where = "the table's worst" if every_cell else "the candidates' worst"
+    lines += ["", f"Hypervolume {area:.6g} against the reference point ({cost} {worst:g}, {where}; val_acc 0)."]
+    if every_cell:
+        true_area = hypervolume(every_cell, reference)
+        lines[-1] += (f" The true front of all {len(every_cell):,} cells: {true_area:.6g}; "
+                      f"found / true {area / true_area:.4f}.")
+    return lines
 
 
 def strategy_markdown(strategy_report: Mapping[str, Any]) -> list[str]:
@@ -104,7 +137,8 @@ def early_stopping_markdown(history: Sequence[HistoryRecord]) -> list[str]:
 def write_report(store: RunStore, history: Sequence[HistoryRecord], space: Space,
                  chosen: HistoryRecord | None = None, cost: str = "macs",
                  strategy_report: Mapping[str, Any] | None = None, chosen_because: str | None = None,
-                 constraints: Constraints | None = None) -> None:
+                 constraints: Constraints | None = None, front: str | None = None,
+                 every_cell: Sequence[tuple[float, float]] | None = None) -> None:
     """Write summary.md, the plots, best.json and best_network.json, and the best cells'
     drawings. ``store.about`` says what the points were evaluated in (its ``skeleton``
     and the data's ``inputs``: classes, size, channels), so ``best_network.json`` is the
@@ -116,10 +150,10 @@ def write_report(store: RunStore, history: Sequence[HistoryRecord], space: Space
     is given."""
     answer = None if chosen is None or chosen_because is None else (chosen, chosen_because)
     store.write_text("summary.md", summary_markdown(history, strategy_report=strategy_report, answer=answer,
-                                                    constraints=constraints))
+                                                    constraints=constraints, front=front, every_cell=every_cell))
     if not history:
         return
-    plot_history(history, store.run_dir, cost)
+    plot_history(history, store.run_dir, cost, every_cell)
     best = chosen or best_record(list(history))
     if best is None:
         return

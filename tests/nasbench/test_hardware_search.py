@@ -88,3 +88,24 @@ def test_the_command_line_spells_constraints_and_home_paths_for_hydra():
     assert spelled_for_hydra('search.constraints=["params<=1"]') == 'search.constraints=["params<=1"]'
     assert spelled_for_hydra("data.root=~/my_images") == f"data.root={Path('~/my_images').expanduser()}"
     assert spelled_for_hydra("budget.trials=3") == "budget.trials=3"
+
+
+def test_a_multi_objective_run_reports_its_front_and_its_share_of_the_true_front(tmp_path):
+    import re
+
+    from nasbench.evaluators.nasbench201 import NasBench201Evaluator
+    from nasbench.run.pareto import hypervolume, pareto_front
+
+    outcome = nasbench.search(space="nasbench201", evaluator="nasbench201", strategy="nsga2", trials=40,
+                              run_dir=tmp_path, strategy_params={"objectives": ["val_acc", "edgegpu_latency"]},
+                              overrides=DEVICE)
+    summary = (tmp_path / "summary.md").read_text()
+    points = [(r.result.hardware["edgegpu_latency"], r.result.val_acc) for r in outcome.history]
+    every = NasBench201Evaluator(devices=["edgegpu"]).every_cell("edgegpu_latency")
+    assert len(every) == 15_625
+    reference = (max(latency for latency, _ in every), 0.0)
+    ratio = hypervolume(points, reference) / hypervolume(every, reference)
+    assert "## Pareto front (val_acc against edgegpu_latency)" in summary
+    assert f"{len(pareto_front(points))} of the 40 feasible finished candidates are on the front." in summary
+    shown = float(re.search(r"found / true (\d\.\d+)", summary).group(1))
+    assert shown == pytest.approx(ratio, abs=5e-5) and 0 < ratio < 1

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import nasbench
 from nasbench.run import report
-from nasbench.run.plots import pareto_front
+from nasbench.run.pareto import pareto_front
 
 
 def test_nsga2_on_the_table_trades_accuracy_against_params(tmp_path, monkeypatch):
     plotted = []
-    monkeypatch.setattr(report, "plot_history", lambda history, run_dir, cost="macs": plotted.append(cost))
+    monkeypatch.setattr(report, "plot_history",
+                        lambda history, run_dir, cost="macs", every_cell=None: plotted.append((cost, len(every_cell))))
     outcome = nasbench.search(space="nasbench201", evaluator="nasbench201", strategy="nsga2", trials=16, seed=0,
                               run_dir=tmp_path, progress=False,
                               overrides=["search.params.objectives=[val_acc,params]",
@@ -20,4 +21,4 @@ def test_nsga2_on_the_table_trades_accuracy_against_params(tmp_path, monkeypatch
     assert len(sizes) >= 4 and all(73_306 <= size <= 1_531_546 for size in sizes)
     front = pareto_front([(float(result.params), result.val_acc) for result in results])
     assert len(front) >= 2
-    assert plotted == ["params"], "the report's front is drawn against what the search traded"
+    assert plotted == [("params", 15_625)], "the front is drawn against what the search traded, and the table's"
