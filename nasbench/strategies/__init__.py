@@ -38,8 +38,31 @@ def _reinforce(space: Space, seed: int = 0, run_dir: Path | None = None, **param
 
 
 def _local(space: Space, seed: int = 0, run_dir: Path | None = None, **params: Any) -> Strategy:
+    """Local search; with two or more ``objectives``, Pareto local search."""
+    objectives = params.pop("objectives", ("val_acc",))
+    objectives = (objectives,) if isinstance(objectives, str) else tuple(objectives)
+    if len(objectives) > 1:
+        return _pareto_local(space, seed, run_dir, objectives=objectives, **params)
+    if objectives != ("val_acc",):
+        raise StrategyError(f"search.params.objectives: {list(objectives)!r}: local search of one objective "
+                            f"climbs val_acc; give two or more for Pareto local search")
     from nasbench.strategies.local_search import LocalSearch
     return LocalSearch(space, seed=seed, **checked_params(LocalSearch, params))
+
+
+def _pareto_local(space: Space, seed: int = 0, run_dir: Path | None = None, **params: Any) -> Strategy:
+    from nasbench.core.constraints import RESULT_METRICS
+    from nasbench.strategies.pareto_local import ParetoLocalSearch
+    from nasbench.tables.hardware import DEVICE_METRICS
+
+    objectives = params.get("objectives", ("val_acc", "params"))
+    objectives = (objectives,) if isinstance(objectives, str) else tuple(objectives)
+    unknown = [name for name in objectives if name not in (*RESULT_METRICS, *DEVICE_METRICS)]
+    if unknown:
+        raise StrategyError(f"search.params.objectives: {unknown[0]!r} is not a metric; choose from "
+                            f"{', '.join((*RESULT_METRICS, *DEVICE_METRICS))}")
+    params["objectives"] = objectives
+    return ParetoLocalSearch(space, seed=seed, **checked_params(ParetoLocalSearch, params))
 
 
 def _bananas(space: Space, seed: int = 0, run_dir: Path | None = None, **params: Any) -> Strategy:
@@ -91,6 +114,7 @@ STRATEGIES: Registry[Strategy] = Registry("search", [
     ("nsga2", _optuna("nsga2")),
     ("optuna", _optuna("tpe")),
     ("local", _local),
+    ("pareto_local", _pareto_local),
     ("bananas", _bananas),
 ])
 

@@ -18,6 +18,7 @@ from nasbench.strategies.base import Strategy
 from nasbench.strategies.bananas import Bananas
 from nasbench.strategies.evolution import RegularizedEvolution
 from nasbench.strategies.local_search import LocalSearch
+from nasbench.strategies.pareto_local import ParetoLocalSearch
 from nasbench.strategies.optuna_strategy import SAMPLERS, OptunaStrategy
 from nasbench.strategies.random_search import RandomSearch
 from nasbench.strategies.reinforce import Reinforce
@@ -38,6 +39,7 @@ FACTORIES: Mapping[str, Callable[[int], Strategy]] = MappingProxyType({
         SPACE, seed, sampler="nsga2", objectives=("val_acc", "macs"), sampler_options={"population_size": 4}
     ),
     "local": lambda seed: LocalSearch(SPACE, seed),
+    "pareto_local": lambda seed: ParetoLocalSearch(SPACE, seed, objectives=("val_acc", "macs"), initial_points=3),
     "bananas": lambda seed: Bananas(SPACE, seed, initial_points=3, epochs=20, refit_epochs=5),
 })
 
@@ -334,7 +336,8 @@ def test_optuna_in_memory_state_is_a_log_not_a_pickle():
 
 
 def test_registry_and_make_strategy(tmp_path):
-    assert set(STRATEGIES) == {"random", "evolution", "reinforce", "tpe", "optuna", "nsga2", "local", "bananas"}
+    assert set(STRATEGIES) == {"random", "evolution", "reinforce", "tpe", "optuna", "nsga2", "local", "pareto_local",
+                               "bananas"}
     assert isinstance(make_strategy("tpe", SPACE, seed=1), OptunaStrategy)
     assert make_strategy("tpe", SPACE, seed=1, run_dir=tmp_path).storage_path == tmp_path / "optuna.journal"
     with pytest.raises(StrategyError, match="search: 'anneal'"):
