@@ -50,11 +50,12 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> int:
     with tempfile.TemporaryDirectory(prefix="nasbench-cells-") as drawings:
         view = RunsView(args.runs, CellArtifacts(drawings))
         dashboard_app(view)  # optuna-dashboard missing: the install line, before any work
+        server = DashboardServer(view, args.host, args.port, args.interval,  # a port taken: one line, now
+                                 on_new_run=lambda run: print(f"new run: {run.name}: {run.run_dir}", flush=True))
         for run, added in zip(view.runs, view.rebuild_mirrors().values()):
-            mirror = "being written: its search keeps the journal" if added is None else \
+            mirror = added if isinstance(added, str) else \
                 f"journal {'up to date' if added == 0 else f'rebuilt, {added} trials added'}"
             print(f"{run.name}: {run.run_dir} ({mirror})", flush=True)
-        server = DashboardServer(view, args.host, args.port, args.interval)
         trials = server.poll()
         with server:
             print(f"{len(view.runs)} run(s), {trials} trial(s); dashboard at {server.url} (Ctrl-C stops)", flush=True)

@@ -24,7 +24,6 @@ import json
 import logging
 import math
 import shutil
-import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -38,6 +37,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nasbench.core.constraints import metric_value
 from nasbench.core.errors import first_line
 from nasbench.run.store import CONFIG, HistoryRecord, RunStore
+from nasbench.strategies.optuna_strategy import quiet_optuna
 from search_spaces.formats import FormatError, cell_text
 from search_spaces.spaces import SPACES, make_space
 from search_spaces.spaces.base import Space
@@ -121,7 +121,7 @@ def trial_of(record: HistoryRecord, space: Space | None, objectives: Sequence[st
     params, distributions = point_params(space, record.candidate.point)
     attrs: dict[str, Any] = {"trial": record.candidate.trial, "key": record.candidate.key,
                              "seed": record.candidate.seed, "status": result.status, "device": result.device,
-                             "seconds": round(record.finished - record.started, 3),
+                             "wall_seconds": round(record.finished - record.started, 3),
                              "cell": point_text(space, record.candidate.point)}
     attrs.update({name: getattr(result, name) for name in COST_ATTRS if _finite(getattr(result, name))})
     attrs.update({name: value for name, value in result.hardware.items() if _finite(value)})
@@ -154,18 +154,12 @@ def _datetime(stamp: float) -> datetime.datetime:
 
 def open_study(storage: Any, name: str, objectives: Sequence[str]) -> optuna.Study:
     """The study ``name`` in ``storage``, created with the objectives' directions if new
-    (quietly: Optuna's log line per study and its experimental-API warning are not news)."""
-    level = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(max(level, optuna.logging.WARNING))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            study = optuna.create_study(storage=storage, study_name=name, directions=directions(objectives),
-                                        load_if_exists=True)
-            if len(study.directions) == len(objectives) and study.metric_names != list(objectives):
-                study.set_metric_names(list(objectives))
-    finally:
-        optuna.logging.set_verbosity(level)
+    (quietly: Optuna's log line per study is not news)."""
+    with quiet_optuna():
+        study = optuna.create_study(storage=storage, study_name=name, directions=directions(objectives),
+                                    load_if_exists=True)
+        if len(study.directions) == len(objectives) and study.metric_names != list(objectives):
+            study.set_metric_names(list(objectives))
     return study
 
 

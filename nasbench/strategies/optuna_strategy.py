@@ -10,11 +10,12 @@ decode to the point.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import types
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import optuna
 from optuna.storages import JournalStorage
@@ -46,6 +47,20 @@ OBJECTIVES: types.MappingProxyType[str, str] = types.MappingProxyType({
 CONSTRAINED_SAMPLERS: tuple[str, ...] = ("tpe", "nsga2", "nsga3", "gp")
 SAMPLERS: tuple[str, ...] = ("tpe", "random", "nsga2", "nsga3", "qmc", "gp")
 PRIMITIVES = (str, int, float, bool, type(None))
+
+
+@contextlib.contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Optuna without its INFO lines ("A new study created in Journal ...", one per study
+    and sweep job) and its experimental-API warnings: not news to a nasbench user."""
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(max(level, optuna.logging.WARNING))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            yield
+    finally:
+        optuna.logging.set_verbosity(level)
 
 
 def make_sampler(name: str, seed: int, options: dict[str, Any] | None = None) -> optuna.samplers.BaseSampler:
@@ -153,13 +168,14 @@ class OptunaStrategy:
             return self._open_study(JournalStorage(JournalFileBackend(str(self.storage_path))))
 
     def _open_study(self, storage: JournalStorage | None) -> optuna.Study:
-        return optuna.create_study(
-            storage=storage,
-            study_name=self.study_name,
-            directions=[OBJECTIVES[name] for name in self.objectives],
-            sampler=make_sampler(self.sampler_name, self.seed, self.sampler_options),
-            load_if_exists=storage is not None,
-        )
+        with quiet_optuna():
+            return optuna.create_study(
+                storage=storage,
+                study_name=self.study_name,
+                directions=[OBJECTIVES[name] for name in self.objectives],
+                sampler=make_sampler(self.sampler_name, self.seed, self.sampler_options),
+                load_if_exists=storage is not None,
+            )
 
     def _suggest(self, trial: optuna.Trial) -> list[int]:
         indices = []

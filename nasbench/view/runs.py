@@ -63,15 +63,18 @@ def find_runs(paths: Sequence[str | Path]) -> list[tuple[Path, str]]:
     return list(found.items())
 
 
-def rebuild_mirror(run_dir: Path) -> int | None:
-    """Bring an idle run's journal mirror up to its history (rebuilt if deleted or damaged);
-    the trials added, None while another process writes the run (its own mirror is live)."""
+def rebuild_mirror(run_dir: Path) -> int | str:
+    """Bring an idle run's journal mirror up to its history (rebuilt if deleted or damaged):
+    the trials added, or why not (another process writes the run, and keeps its mirror; the
+    run directory cannot be written). The dashboard reads the history either way."""
     try:
         with run_lock(run_dir):
             store = RunStore(run_dir)
             return JournalMirror(run_dir, store.history).sync()
     except RunLockedError:
-        return None
+        return "being written: its search keeps the journal"
+    except OSError as exc:  # another user's runs, a read-only disk: shown, not mirrored
+        return f"journal not checked: {exc.strerror or exc}"
 
 
 @dataclass
@@ -137,6 +140,6 @@ class RunsView:
         """Read each run's new rows; ``(run, trial)`` for every trial added."""
         return [(run, trial) for run in self.runs for trial in run.poll()]
 
-    def rebuild_mirrors(self) -> dict[Path, int | None]:
+    def rebuild_mirrors(self) -> dict[Path, int | str]:
         """``rebuild_mirror`` for every run (see there)."""
         return {run.run_dir: rebuild_mirror(run.run_dir) for run in self.runs}

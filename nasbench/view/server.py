@@ -10,15 +10,16 @@ from __future__ import annotations
 import logging
 import threading
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import Any, Callable
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from nasbench.core.errors import UsageError, first_line
-from nasbench.view.runs import RunsView
+from nasbench.view.runs import RunsView, RunView
 
 LOG = logging.getLogger("nasbench.dashboard")
 LOOPBACK = "127.0.0.1"
-INSTALL = "optuna-dashboard is not installed; install it with: pip install 'nasbench[dashboard]'"
+INSTALL = ("optuna-dashboard is not installed; install it with: pip install 'nasbench[dashboard]' "
+           "(from a checkout: pip install '.[dashboard]')")
 
 
 class DashboardMissingError(UsageError):
@@ -47,9 +48,11 @@ class DashboardServer:
     """Serves ``view`` at ``url`` from ``start`` until ``stop`` (a ``with`` block does both);
     ``port`` 0 takes a free port."""
 
-    def __init__(self, view: RunsView, host: str = LOOPBACK, port: int = 0, interval: float = 2.0):
+    def __init__(self, view: RunsView, host: str = LOOPBACK, port: int = 0, interval: float = 2.0,
+                 on_new_run: Callable[[RunView], None] | None = None):
         self.view = view
         self.interval = interval
+        self.on_new_run = on_new_run
         try:
             self.server = make_server(host, port, dashboard_app(view), server_class=_ThreadingServer,
                                       handler_class=_QuietHandler)
@@ -76,7 +79,9 @@ class DashboardServer:
         read is reported once and skipped (the others go on)."""
         added = 0
         try:
-            self.view.discover()
+            for run in self.view.discover():
+                if self.on_new_run is not None:
+                    self.on_new_run(run)
         except OSError as exc:  # a folder gone or unreadable: the runs known so far go on
             LOG.warning("looking for new runs: %s", first_line(exc))
         for run in self.view.runs:

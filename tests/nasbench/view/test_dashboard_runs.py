@@ -105,4 +105,17 @@ def test_without_optuna_dashboard_the_command_says_the_install_line(runs, monkey
     monkeypatch.setitem(sys.modules, "optuna_dashboard", None)  # its import fails, as where it is not installed
     assert main([str(runs)]) == 2
     assert capsys.readouterr().err.strip() == ("python -m nasbench.dashboard: optuna-dashboard is not installed; "
-                                               "install it with: pip install 'nasbench[dashboard]'")
+                                               "install it with: pip install 'nasbench[dashboard]' "
+                                               "(from a checkout: pip install '.[dashboard]')")
+
+
+def test_a_run_this_user_cannot_write_is_shown_unmirrored(runs, monkeypatch):
+    from nasbench.view import runs as runs_module
+
+    def refused(run_dir):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(runs_module, "run_lock", refused)
+    view = RunsView([runs])
+    assert set(view.rebuild_mirrors().values()) == {"journal not checked: Permission denied"}
+    assert [len(run.poll()) for run in view.runs] == [4, 4]

@@ -84,7 +84,9 @@ def runs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(runs, tmp_path_factory):
     view = RunsView([runs], CellArtifacts(tmp_path_factory.mktemp("cells")))
-    with DashboardServer(view, interval=0.2) as serving:
+    joined: list[str] = []  # the runs the server saw begin while it served
+    with DashboardServer(view, interval=0.2, on_new_run=lambda run: joined.append(run.name)) as serving:
+        serving.joined = joined
         serving.poll()
         yield serving
 
@@ -152,7 +154,7 @@ def test_a_search_written_while_the_dashboard_runs_shows_its_new_trials(server, 
     try:
         second = until(lambda: next((s for s in api(server, "studies")["study_summaries"]
                                      if s["study_name"] == "second"), None))
-        assert second is not None
+        assert second is not None and server.joined == ["second"]
         for done in (2, 5):
             for gate in gates[:done]:
                 gate.set()
@@ -199,5 +201,6 @@ def test_the_commands_errors_are_one_line(runs, capsys):
                                     f"cannot listen on 127.0.0.1:{port} (Address already in use)"),
                                    ([str(runs / "first"), "--port", "70000"], "cannot listen on 127.0.0.1:70000")):
             assert main([str(runs / a) if a == "absent" else a for a in arguments]) == 2
-            err = capsys.readouterr().err.strip()
-            assert message in err and len(err.splitlines()) == 1, err
+            printed = capsys.readouterr()
+            err = printed.err.strip()
+            assert message in err and len(err.splitlines()) == 1 and printed.out == "", printed
