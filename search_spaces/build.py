@@ -16,6 +16,31 @@ from .ops import FactorizedReduce, OpCatalog, default_catalog, make_activation
 from .errors import NasError
 
 
+class InputTooSmallError(NasError, ValueError):
+    """The network's layers shrink its input to nothing (LeNet-5 on 8x8 digits)."""
+
+
+def input_too_small(size: Sequence[int], error: BaseException) -> str:
+    """One line for a network that cannot take ``size`` (height, width) inputs."""
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return (f"the network cannot take {size[0]}x{size[1]} inputs ({reason}); give it larger ones "
+            f"(evaluate --resolution 32, or data.resolution=32 for a search)")
+
+
+def check_input_fits(network: nn.Module, shape: Sequence[int]) -> None:
+    """Run one zero image of ``shape`` (channels, height, width) through ``network``;
+    ``InputTooSmallError`` in one line when its layers shrink it to nothing."""
+    was_training = network.training
+    network.eval()
+    try:
+        with torch.no_grad():
+            network(torch.zeros(1, *shape))
+    except RuntimeError as exc:
+        raise InputTooSmallError(input_too_small(tuple(shape)[1:], exc)) from None
+    finally:
+        network.train(was_training)
+
+
 class BuildError(NasError, ValueError):
     """A genotype cannot be built: channels do not agree, a stride cannot apply, or the
     network is larger than the builder's limits."""
@@ -383,14 +408,18 @@ class Network(nn.Module):
         was_training = self.training
         self.eval()
         sizes = []
-        with torch.no_grad():
-            x = self.stem(torch.zeros(1, self.input_channels, *self.input_size))
-            prev_prev, prev = x, x
-            for cells in self.stages:
-                for cell in cells:
-                    prev_prev, prev = prev, cell(prev_prev, prev)
-                sizes.append((int(prev.shape[-2]), int(prev.shape[-1])))
-        self.train(was_training)
+        try:
+            with torch.no_grad():
+                x = self.stem(torch.zeros(1, self.input_channels, *self.input_size))
+                prev_prev, prev = x, x
+                for cells in self.stages:
+                    for cell in cells:
+                        prev_prev, prev = prev, cell(prev_prev, prev)
+                    sizes.append((int(prev.shape[-2]), int(prev.shape[-1])))
+        except RuntimeError as exc:  # torch's own words for an image the layers shrink to nothing
+            raise InputTooSmallError(input_too_small(self.input_size, exc)) from None
+        finally:
+            self.train(was_training)
         return sizes
 
     def set_drop_path(self, drop_prob: float) -> None:

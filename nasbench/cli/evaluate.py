@@ -22,7 +22,7 @@ from nasbench.config.schema import CONF_DIR
 from nasbench.data import DATASETS, load_dataset
 from nasbench.networks.resolve import Resolved, resolve
 from nasbench.train.trainer import ProxyTrainer, TrainerConfig
-from search_spaces.build import build_network
+from search_spaces.build import InputTooSmallError, build_network, check_input_fits
 
 
 def network_for_data(source: Resolved, channels: int, size: int, num_classes: int, cells: int | None = None,
@@ -87,7 +87,11 @@ def run(args: argparse.Namespace) -> int:
     channels, size, _ = splits.input_shape
     genotype = network_for_data(resolve(args.name, args.variant), channels, size, splits.num_classes,
                                 args.cells, args.filters)
-    model = build_network(genotype, seed=args.seed)
+    try:
+        model = build_network(genotype, seed=args.seed)
+        check_input_fits(model, splits.input_shape)
+    except InputTooSmallError as exc:
+        raise InputTooSmallError(f"{args.name} on {args.data}: {exc}") from None
     print(f"training {genotype.get('name') or args.name} on {args.data} ({len(splits.train[1])} train, "
           f"{len(splits.val[1])} validation images) for {args.epochs} epochs", file=sys.stderr)
 

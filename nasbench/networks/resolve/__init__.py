@@ -59,6 +59,11 @@ def resolve(name: str | Path, variant: str | None = None, *, space: str | None =
     registry = zoo() if registry is None else registry
     text = str(name)
     found = registry.find(text)
+    if found is None and existing_path(text) is None and registry.find(text.lower()) is not None:
+        text = text.lower()  # names are case-blind (Resnet50, ResNet50), a file's is not
+        found = registry.find(text)
+    elif found is None and existing_path(text) is None and text.lower() in PUBLISHED:
+        text = text.lower()
     if found is not None:
         resolved = from_zoo(text, found.entry, found.variant, variant)
     elif text in PUBLISHED:

@@ -35,3 +35,16 @@ def test_same_seed_same_metrics_across_processes():
                            env={**os.environ, "OMP_NUM_THREADS": "1"}) for _ in range(2)]
     first, second = (json.loads(run.stdout)["val_curve"] for run in runs)
     assert first == second
+
+
+@pytest.mark.parametrize("name", ["lenet5", "vgg11"])
+def test_a_network_too_deep_for_8px_digits_says_to_give_it_larger_images(name, capsys):
+    assert main([name, "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"evaluate: {name} on digits: the network cannot take 8x8 inputs")
+    assert "--resolution 32" in err
+
+
+def test_lenet5_on_digits_at_32px_trains(capsys):
+    assert main(["lenet5", "--epochs", "1", "--resolution", "32", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["status"] == "ok"

@@ -256,3 +256,8 @@ def test_files_too_large_or_too_deep_exit_2_at_once(tmp_path, capsys):
     big.write_bytes(b" " * (6 * 2**20))
     assert main([str(big)]) == 2
     assert _one_line(capsys.readouterr().err).endswith("big.json: 6,291,456 bytes, more than the limit of 5,242,880")
+
+
+@pytest.mark.parametrize("spelling, name", [("Resnet50", "resnet50"), ("RESNET34", "resnet34"), ("DARTS_V2", "darts_v2")])
+def test_names_are_case_blind(spelling, name):
+    assert resolve(spelling).name == resolve(name).name
