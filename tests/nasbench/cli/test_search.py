@@ -177,3 +177,18 @@ def test_help_needs_no_space(capsys):
         main(["--help"])
     assert leaving.value.code == 0
     assert "space: amoeba, blocks, darts, nasbench201, nasnet" in capsys.readouterr().out
+
+
+def test_a_home_relative_data_root_works_as_the_readme_prints_it(tmp_path, monkeypatch):
+    """``data.root=~/my_images``: the shell leaves a ``~`` after ``=`` as typed, and Hydra's
+    grammar refused it; the command expands it."""
+    from tests.nasbench.train.test_train_full import write_image_folder
+
+    write_image_folder(tmp_path / "my_images", per_class=6)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert main(["+space=nasbench201", "data=image_folder", "data.root=~/my_images", "budget.trials=1",
+                 "trainer.epochs=1", "progress=false", "+trainer.measure_latency=false",
+                 f"hydra.run.dir={tmp_path / 'run'}"]) == 0
+    config = (tmp_path / "run" / "config.yaml").read_text()
+    assert f"root: {tmp_path / 'my_images'}" in config
