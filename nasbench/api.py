@@ -173,7 +173,8 @@ def run_parts(parts: SearchParts, store: Store, progress: bool = True) -> Search
         every_cell = getattr(parts.evaluator, "every_cell", None)  # a table knows the true front
         write_report(store, outcome.history, parts.space, cost=parts.pareto_cost, strategy_report=report,
                      constraints=parts.constraints, front=front,
-                     every_cell=every_cell(front) if front and every_cell is not None else None)
+                     every_cell=every_cell(front) if front and every_cell is not None else None,
+                     description=parts.description)
     return outcome
 
 

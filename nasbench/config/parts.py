@@ -47,6 +47,20 @@ class SearchParts:
     pareto_cost: str = "macs"  # the cost a multi-objective search trades accuracy for; the report plots it
     constraints: Constraints = Constraints()  # search.constraints: what the pick must meet
     multi_objective: bool = False  # search.params.objectives names a cost beside val_acc
+    description: str = ""  # what ran, in the config's words: summary.md's first line
+
+
+def describe(cfg: DictConfig, objects: dict[str, Any]) -> str:
+    """The search in the config's words: ``search=evolution, +space=nasnet, evaluator=proxy
+    on data=digits, executor=local, seed=0, budget 8 trials`` (an object: its class)."""
+    def named(group: str, key: str) -> str:
+        part = objects.get(key)
+        return f"{group}={cfg[group].name if part is None else getattr(part, '__name__', type(part).__name__)}"
+    data = f"evaluator.dataset={cfg.evaluator.dataset}" if cfg.evaluator.get("dataset") else f"data={cfg.data.name}"
+    budget = " and ".join(f"{value:g} {unit}" for value, unit in ((cfg.budget.trials, "trials"),
+                                                                 (cfg.budget.seconds, "seconds")) if value is not None)
+    return (f"{named('search', 'strategy')}, +space={cfg.space.name}, {named('evaluator', 'evaluator')} on {data}, "
+            f"{named('executor', 'executor')}, seed={cfg.seed}, budget {budget or 'none'}")
 
 
 def search_constraints(texts: list[Any], evaluator: Any) -> Constraints:
@@ -88,6 +102,7 @@ def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = N
     ``nasbench.config.validate``) names; Optuna's journal goes to ``run_dir``. An object
     passed for a part is used instead of the one its config group names."""
     plain: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    given_strategy, given_evaluator, given_executor = strategy, evaluator, executor
     try:
         space = space if space is not None else make_space(cfg.space.name)
         skeleton = dict(plain["space"].get("skeleton") or {})
@@ -133,5 +148,6 @@ def make_parts(cfg: DictConfig, run_dir: Path | None, *, space: Space | None = N
         raise ConfigError(first_line(exc)) from None
     objectives = (plain["search"].get("params") or {}).get("objectives") or []
     costs = [str(name) for name in objectives if name != "val_acc"]
+    described = describe(cfg, {"strategy": given_strategy, "evaluator": given_evaluator, "executor": given_executor})
     return SearchParts(space, strategy, evaluator, executor, budget, skeleton, costs[0] if costs else "macs",
-                       constraints, multi_objective=bool(costs))
+                       constraints, multi_objective=bool(costs), description=described)

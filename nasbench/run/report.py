@@ -19,7 +19,7 @@ def summary_markdown(history: Sequence[HistoryRecord], top: int = 10,
                      strategy_report: Mapping[str, Any] | None = None,
                      answer: tuple[HistoryRecord, str] | None = None,
                      constraints: Constraints | None = None, front: str | None = None,
-                     every_cell: Sequence[tuple[float, float]] | None = None) -> str:
+                     every_cell: Sequence[tuple[float, float]] | None = None, description: str = "") -> str:
     """The run's summary: the best candidates, early stopping, what the strategy reports
     of itself (``strategy_report``: a strategy's optional ``report()``), failures.
     ``answer``: the record a search answers with when it is not the best-ranked one, and
@@ -27,8 +27,8 @@ def summary_markdown(history: Sequence[HistoryRecord], top: int = 10,
     finished = sorted((r for r in history if r.result.ok and r.result.val_acc is not None),
                       key=lambda r: -r.result.val_acc)
     failures = [r for r in history if not r.result.ok]
-    lines = ["# Search summary", "", f"{len(history)} candidates, {len(finished)} finished, "
-             f"{len(failures)} failed.", ""]
+    lines = ["# Search summary", "", *([f"`{description}`", ""] if description else []),
+             f"{len(history)} candidates, {len(finished)} finished, {len(failures)} failed.", ""]
     if answer is not None:
         record, why = answer
         lines += [f"The search's answer (`best.json`): trial {record.candidate.trial}, `{record.candidate.key}`"
@@ -138,7 +138,7 @@ def write_report(store: RunStore, history: Sequence[HistoryRecord], space: Space
                  chosen: HistoryRecord | None = None, cost: str = "macs",
                  strategy_report: Mapping[str, Any] | None = None, chosen_because: str | None = None,
                  constraints: Constraints | None = None, front: str | None = None,
-                 every_cell: Sequence[tuple[float, float]] | None = None) -> None:
+                 every_cell: Sequence[tuple[float, float]] | None = None, description: str = "") -> None:
     """Write summary.md, the plots, best.json and best_network.json, and the best cells'
     drawings. ``store.about`` says what the points were evaluated in (its ``skeleton``
     and the data's ``inputs``: classes, size, channels), so ``best_network.json`` is the
@@ -150,7 +150,8 @@ def write_report(store: RunStore, history: Sequence[HistoryRecord], space: Space
     is given."""
     answer = None if chosen is None or chosen_because is None else (chosen, chosen_because)
     store.write_text("summary.md", summary_markdown(history, strategy_report=strategy_report, answer=answer,
-                                                    constraints=constraints, front=front, every_cell=every_cell))
+                                                    constraints=constraints, front=front, every_cell=every_cell,
+                                                    description=description))
     if not history:
         return
     plot_history(history, store.run_dir, cost, every_cell)

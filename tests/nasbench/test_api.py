@@ -126,3 +126,15 @@ def test_a_one_shot_search_refuses_another_evaluator():
     with pytest.raises(ConfigError, match="search=gdas scores cells with its supernet on data=digits; "
                                           "evaluator=nasbench201 does not apply"):
         nasbench.search(space="nasbench201", strategy="gdas", evaluator="nasbench201", trials=1)
+
+
+def test_the_summary_says_what_ran(tmp_path):
+    """A sweep's folders 0, 1, ... are told apart by their summaries' first line."""
+    def score(candidate):
+        from nasbench.core.result import EvalResult
+        return EvalResult(status="ok", val_acc=0.5)
+
+    nasbench.search(space="nasbench201", strategy="random", evaluator=score, trials=2, seed=3, run_dir=tmp_path)
+    line = (tmp_path / "summary.md").read_text().splitlines()[2]
+    assert line == "`search=random, +space=nasbench201, evaluator=score on data=digits, executor=local, seed=3, " \
+                   "budget 2 trials`"
