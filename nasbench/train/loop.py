@@ -100,7 +100,10 @@ def run_worker(payload: Mapping[str, Any], *, rank: int, world_size: int, device
         state = _prepare(job, device, rank, world_size, on_ray, steps_per_epoch)
         if rank == 0:
             trim_metrics(output / METRICS, state.epoch)
-            if state.epoch:
+            if state.epoch >= config.epochs:
+                log(f"train: {job.name} already finished its {config.epochs} epochs (step {state.step}); "
+                    f"nothing to train, its final weights stand")
+            elif state.epoch:
                 log(f"train: resuming {job.name} at epoch {state.epoch + 1}/{config.epochs} (step {state.step})")
         autocast_dtype = resolve_amp(config.amp, device)
         status = "finished"

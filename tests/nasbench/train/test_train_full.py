@@ -209,3 +209,15 @@ def test_each_epoch_lands_in_tensorboard_and_a_resumed_run_writes_on(tmp_path, i
     assert {"train_loss", "train_acc", "val_acc", "ema_val_acc", "lr"} <= set(curves)
     assert curves["val_acc"] == [(m["epoch"], pytest.approx(m["val_acc"])) for m in metrics]
     assert [step for step, _ in curves["train_loss"]] == [1, 2, 3]
+
+
+def test_resuming_a_finished_run_says_it_is_finished(tmp_path, image_folder):
+    lines: list[str] = []
+    train_full(tiny_job(image_folder, tmp_path / "run", epochs=1), log=lines.append)
+    before = (tmp_path / "run" / "model.pt").read_bytes()
+    lines.clear()
+    outcome = train_full(tiny_job(image_folder, tmp_path / "run", epochs=1), log=lines.append)
+    assert outcome.status == "finished" and outcome.epochs_done == 1
+    assert lines[0].startswith("train: ") and "already finished its 1 epochs" in lines[0]
+    assert not any(line.startswith("train: resuming") for line in lines), lines
+    assert (tmp_path / "run" / "model.pt").read_bytes() == before
