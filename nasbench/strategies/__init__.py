@@ -66,7 +66,11 @@ def _pareto_local(space: Space, seed: int = 0, run_dir: Path | None = None, **pa
 
 
 def _bananas(space: Space, seed: int = 0, run_dir: Path | None = None, **params: Any) -> Strategy:
+    """BANANAS; with two or more ``objectives``, ParEGO-scalarised (``strategies.bananas``)."""
     from nasbench.strategies.bananas import Bananas
+    if "objectives" in params:  # one objective may be given as its name
+        objectives = params["objectives"]
+        params["objectives"] = (objectives,) if isinstance(objectives, str) else tuple(objectives)
     return Bananas(space, seed=seed, **checked_params(Bananas, params))
 
 

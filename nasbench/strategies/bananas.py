@@ -13,16 +13,19 @@ from typing import Any, Sequence
 
 import torch
 
+from nasbench.core.constraints import RESULT_METRICS, metric_value
 from nasbench.core.result import EvalResult
 from nasbench.core.candidate import Candidate, candidate_seed, derive_seed
 from nasbench.strategies.base import StrategyError, check_state, fresh_sample, pop_pending, result_fitness
 from nasbench.strategies.predictor import Weights, ensemble_forward, fit_ensemble, init_ensemble, kendall_tau
+from nasbench.tables.hardware import DEVICE_METRICS
 from search_spaces.spaces.base import Space
 
 NAME = "bananas"
 ACQUISITIONS = ("its", "ucb")
 SETTINGS = ("initial_points", "ensemble_size", "hidden_width", "hidden_layers", "epochs", "refit_epochs",
-            "learning_rate", "parents", "acquisition", "ucb_beta")
+            "learning_rate", "parents", "acquisition", "ucb_beta", "objectives")
+PAREGO_RHO = 0.05  # the augmented Tchebycheff function's linear term (Knowles 2006)
 
 
 class Bananas:
@@ -39,6 +42,14 @@ class Bananas:
     trained ``epochs`` epochs once and then, as results arrive, warm-started for
     ``refit_epochs`` (incremental retraining), full-batch Adam on standardised accuracies.
 
+    Two or more ``objectives`` (``val_acc`` maximised, costs such as ``edgegpu_latency``
+    minimised): ParEGO's scalarisation (Knowles, "ParEGO: A Hybrid Algorithm With On-Line
+    Landscape Approximation for Expensive Multiobjective Optimization Problems", IEEE TEVC
+    2006). Each ask draws a weight vector from the simplex (seeded by the trial), scores
+    every told point by the augmented Tchebycheff function of its normalised costs, and the
+    predictor is refitted to those scores before the acquisition; held-out predictions are
+    then not kept (each ask predicts another function).
+
     Asynchronous use: asks before ``initial_points`` results are random, as is any ask
     with fewer than two successes told or no untried candidate left; candidates in
     flight are never proposed again. Failures are not trained on. Each ask records the
@@ -49,7 +60,7 @@ class Bananas:
     def __init__(self, space: Space, seed: int = 0, initial_points: int = 10, ensemble_size: int = 5,
                  hidden_width: int = 32, hidden_layers: int = 2, epochs: int = 100, refit_epochs: int = 10,
                  learning_rate: float = 0.01, parents: int = 10, acquisition: str = "its", ucb_beta: float = 1.0,
-                 max_retries: int = 100) -> None:
+                 max_retries: int = 100, objectives: Sequence[str] = ("val_acc",)) -> None:
         for name, value in (("initial_points", initial_points), ("ensemble_size", ensemble_size),
                             ("hidden_width", hidden_width), ("hidden_layers", hidden_layers), ("epochs", epochs),
                             ("parents", parents)):
@@ -61,6 +72,13 @@ class Bananas:
             raise StrategyError(f"learning_rate: {learning_rate} must be > 0")
         if acquisition not in ACQUISITIONS:
             raise StrategyError(f"acquisition: {acquisition!r} is not one of {', '.join(ACQUISITIONS)}")
+        unknown = [name for name in objectives if name not in RESULT_METRICS and name not in DEVICE_METRICS]
+        if not objectives or unknown:
+            raise StrategyError(f"objectives: {list(objectives)!r} must be metrics, from "
+                                f"{', '.join((*RESULT_METRICS, *DEVICE_METRICS))}")
+        if len(objectives) == 1 and objectives[0] != "val_acc":
+            raise StrategyError(f"objectives: {list(objectives)!r}: one objective is val_acc")
+        self.objectives = list(objectives)
         self.space = space
         self.seed = seed
         self.initial_points = initial_points
@@ -76,6 +94,7 @@ class Bananas:
         self.max_retries = max_retries
         self._next_trial = 0
         self._told: list[tuple[Any, str, float | None]] = []  # (point, key, fitness or None), in tell order
+        self._costs: list[list[float] | None] = []  # with two or more objectives: each told point's costs
         self._proposed: set[str] = set()
         self._pending: dict[int, tuple[Any, str, float | None]] = {}  # trial -> (point, key, prediction)
         self._ensemble: Weights = {}  # the members' weights, stacked (``predictor.init_ensemble``)
@@ -89,10 +108,12 @@ class Bananas:
     def ask(self) -> Candidate:
         trial = self._next_trial
         rng = random.Random(derive_seed(self.seed, NAME, trial))
-        successes = [(point, key, fitness) for point, key, fitness in self._told if fitness is not None]
+        many = len(self.objectives) > 1
+        successes = self._scalarised(rng) if many else [
+            (point, key, fitness) for point, key, fitness in self._told if fitness is not None]
         chosen = None
         if trial >= self.initial_points and len(successes) >= 2:
-            if len(successes) != self._fitted_on:
+            if len(successes) != self._fitted_on or many:  # ParEGO: each ask a new function to fit
                 self._fit(successes)
             chosen = self._acquire(successes, rng)
         point, key, prediction = chosen if chosen is not None else (*self._random_point(rng), None)
@@ -105,8 +126,29 @@ class Bananas:
         point, key, prediction = pop_pending(self._pending, candidate)
         fitness = result_fitness(result)
         self._told.append((point, key, fitness))
-        if fitness is not None and prediction is not None:
+        if len(self.objectives) > 1:
+            values = [metric_value(result, name) for name in self.objectives]
+            usable = fitness is not None and all(value is not None for value in values)
+            self._costs.append([-v if name == "val_acc" else v for name, v in zip(self.objectives, values)]
+                               if usable else None)
+        elif fitness is not None and prediction is not None:
             self._held_out.append((prediction, fitness))
+
+    def _scalarised(self, rng: random.Random) -> list[tuple[Any, str, float]]:
+        """The told points with costs, each scored by ParEGO's augmented Tchebycheff function
+        under a weight vector drawn now (higher is better)."""
+        told = [(point, key, costs) for (point, key, _), costs in zip(self._told, self._costs) if costs is not None]
+        draws = [rng.expovariate(1.0) for _ in self.objectives]
+        weights = [draw / sum(draws) for draw in draws]  # uniform on the simplex
+        if not told:
+            return []
+        low = [min(costs[i] for _, _, costs in told) for i in range(len(weights))]
+        high = [max(costs[i] for _, _, costs in told) for i in range(len(weights))]
+        scored = []
+        for point, key, costs in told:
+            scaled = [w * ((c - lo) / (hi - lo) if hi > lo else 0.0) for w, c, lo, hi in zip(weights, costs, low, high)]
+            scored.append((point, key, -(max(scaled) + PAREGO_RHO * sum(scaled))))
+        return scored
 
     def report(self) -> dict[str, Any]:
         """Figures for the run's summary: the predictor's Kendall tau on the points it
@@ -179,6 +221,7 @@ class Bananas:
             "settings": {name: getattr(self, name) for name in SETTINGS},
             "next_trial": self._next_trial,
             "told": [list(entry) for entry in self._told],
+            "costs": [None if costs is None else list(costs) for costs in self._costs],
             "proposed": sorted(self._proposed),
             "pending": {trial: list(entry) for trial, entry in self._pending.items()},
             "ensemble": {name: tensor.clone() for name, tensor in self._ensemble.items()},
@@ -189,12 +232,14 @@ class Bananas:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         check_state(state, NAME, self.seed)
+        saved = {"objectives": ["val_acc"], **state["settings"]}  # a state from before objectives: one
         for name in SETTINGS:
-            if state["settings"][name] != getattr(self, name):
-                raise StrategyError(f"state has {name}={state['settings'][name]!r}, this strategy "
+            if saved[name] != getattr(self, name):
+                raise StrategyError(f"state has {name}={saved[name]!r}, this strategy "
                                     f"{getattr(self, name)!r}")
         self._next_trial = int(state["next_trial"])
         self._told = [(point, key, None if fitness is None else float(fitness)) for point, key, fitness in state["told"]]
+        self._costs = [None if costs is None else [float(c) for c in costs] for costs in state.get("costs", [])]
         self._proposed = set(state["proposed"])
         self._pending = {int(trial): (point, key, None if prediction is None else float(prediction))
                          for trial, (point, key, prediction) in state["pending"].items()}

@@ -109,3 +109,14 @@ def test_a_multi_objective_run_reports_its_front_and_its_share_of_the_true_front
     assert f"{len(pareto_front(points))} of the 40 feasible finished candidates are on the front." in summary
     shown = float(re.search(r"found / true (\d\.\d+)", summary).group(1))
     assert shown == pytest.approx(ratio, abs=5e-5) and 0 < ratio < 1
+
+
+@pytest.mark.parametrize("strategy, params", [
+    ("bananas", {"objectives": ["val_acc", "edgegpu_latency"], "initial_points": 5, "epochs": 10, "refit_epochs": 2}),
+    ("local", {"objectives": ["val_acc", "edgegpu_latency"], "initial_points": 5}),
+])
+def test_bananas_and_local_search_take_two_objectives(tmp_path, strategy, params):
+    outcome = nasbench.search(space="nasbench201", evaluator="nasbench201", strategy=strategy, trials=25,
+                              run_dir=tmp_path, strategy_params=params, overrides=DEVICE)
+    assert len(outcome.history) == 25 and len({r.candidate.key for r in outcome.history}) == 25
+    assert "## Pareto front (val_acc against edgegpu_latency)" in (tmp_path / "summary.md").read_text()

@@ -41,6 +41,8 @@ FACTORIES: Mapping[str, Callable[[int], Strategy]] = MappingProxyType({
     "local": lambda seed: LocalSearch(SPACE, seed),
     "pareto_local": lambda seed: ParetoLocalSearch(SPACE, seed, objectives=("val_acc", "macs"), initial_points=3),
     "bananas": lambda seed: Bananas(SPACE, seed, initial_points=3, epochs=20, refit_epochs=5),
+    "bananas_parego": lambda seed: Bananas(SPACE, seed, initial_points=3, epochs=20, refit_epochs=5,
+                                           objectives=("val_acc", "macs")),
 })
 
 
