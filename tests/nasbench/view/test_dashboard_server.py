@@ -154,7 +154,7 @@ def test_a_search_written_while_the_dashboard_runs_shows_its_new_trials(server, 
     try:
         second = until(lambda: next((s for s in api(server, "studies")["study_summaries"]
                                      if s["study_name"] == "second"), None))
-        assert second is not None and server.joined == ["second"]
+        assert second is not None and until(lambda: server.joined == ["second"])  # said just after it joins
         for done in (2, 5):
             for gate in gates[:done]:
                 gate.set()
