@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
 import io
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(CHECKOUT))
 
+from nasbench.core.files import write_reproducible_gzip  # noqa: E402
 from nasbench.tables.hardware import DEVICE_METRICS, PACKAGED_HARDWARE, column  # noqa: E402
 from nasbench.tables.nasbench201 import DATASETS, NasBench201Table  # noqa: E402
 
@@ -48,10 +48,7 @@ def build(source: Path, output: Path) -> int:
             raise SystemExit(f"{source}: index {row['index']} is {row['arch']}, not the NB201 table's "
                              f"{table.arch_of(int(row['index']))}")
         writer.writerow([row["index"], *("" if row[name] == "" else f"{float(row[name]):.7g}" for name in columns)])
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with open(output, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0,
-                                                  filename="") as stream:
-        stream.write(text.getvalue().encode("utf-8"))
+    write_reproducible_gzip(output, text.getvalue())
     return len(rows)
 
 

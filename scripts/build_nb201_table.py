@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
 import io
 import sys
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(CHECKOUT))
 
+from nasbench.core.files import write_reproducible_gzip  # noqa: E402
 from nasbench.tables.nasbench201 import DATASETS, cost_columns  # noqa: E402
 from nasbench.evaluators.nasbench201_costs import dataset_costs, verify_costs  # noqa: E402
 
@@ -71,10 +71,7 @@ def build(source: Path, output: Path, verify: int = 0) -> int:
     writer = csv.DictWriter(text, fieldnames=header, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with open(output, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0,
-                                                  filename="") as stream:
-        stream.write(text.getvalue().encode("utf-8"))
+    write_reproducible_gzip(output, text.getvalue())
     return len(rows)
 
 

@@ -6,6 +6,7 @@ moment leaves files that read.
 """
 from __future__ import annotations
 
+import gzip
 import os
 import uuid
 from pathlib import Path
@@ -30,3 +31,12 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
+
+
+def write_reproducible_gzip(path: Path, text: str) -> None:
+    """``text`` gzip-compressed at ``path``, the same bytes for the same text (no timestamp
+    or file name in the header): how the tables inside the package are written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0,
+                                                filename="") as stream:
+        stream.write(text.encode("utf-8"))
