@@ -24,11 +24,11 @@ from nasbench.view.cells import CellArtifacts
 from nasbench.view.runs import RunsView
 from nasbench.view.server import LOOPBACK, DashboardServer, dashboard_app
 
-PROG = "python -m nasbench.dashboard"
+PROG = "dashboard"  # as every command's errors are prefixed (search:, rebuild:, ...)
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m nasbench.dashboard", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="a run directory, or a folder of runs (runs/)")
     parser.add_argument("--host", default=LOOPBACK,

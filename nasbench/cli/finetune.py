@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> TrainOutcome:
     config, given = config_from_args(args, FINETUNE_DEFAULTS)
     if args.resume:
-        return train_full(resumed_job(args.resume, given), stop_after_epoch=args.stop_after_epoch)
+        return train_full(resumed_job(args.resume, given), stop_after_epoch=args.stop_after_epoch, command=PROG)
     if args.source is None:
         raise UsageError("give a SOURCE to fine-tune, or --resume DIR")
     pretrained = load_pretrained(args.source, args.weights, args.ema)

@@ -161,4 +161,5 @@ def finetune(pretrained: Pretrained, data: DataSpec, mode: str, output_dir: str 
     """Fine-tune ``pretrained`` on ``data`` (see the module docstring)."""
     config = config or FullTrainConfig(**FINETUNE_DEFAULTS)
     job, splits = prepare_job(pretrained, data, mode, stages, config, output_dir)
-    return train_full(job, stop_after_epoch=stop_after_epoch, splits=splits if config.num_workers <= 1 else None)
+    return train_full(job, stop_after_epoch=stop_after_epoch, splits=splits if config.num_workers <= 1 else None,
+                      command="finetune")

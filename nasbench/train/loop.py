@@ -57,11 +57,11 @@ CURVE_KEYS = ("train_loss", "train_acc", "val_acc", "ema_val_acc", "lr", "images
 
 
 def train_full(job: TrainJob, *, stop_after_epoch: int | None = None, splits: DatasetSplits | None = None,
-               log: Callable[[str], None] | None = None) -> TrainOutcome:
+               log: Callable[[str], None] | None = None, command: str = "train") -> TrainOutcome:
     """Train ``job`` (or resume it from the checkpoint in its output directory) until its
     last epoch, or until ``stop_after_epoch`` epochs are done (a stop that leaves a
     checkpoint, as a kill after that epoch would). ``splits``: data already loaded (used
-    by in-process runs only)."""
+    by in-process runs only). ``command``: whose lines these are (``finetune``)."""
     output = Path(job.output_dir).expanduser().resolve()
     output.mkdir(parents=True, exist_ok=True)
     job = dataclasses.replace(job, output_dir=str(output))
@@ -70,7 +70,7 @@ def train_full(job: TrainJob, *, stop_after_epoch: int | None = None, splits: Da
         check_same_recipe(saved, job)
     atomic_write_text(output / JOB, json.dumps(job.to_dict(), indent=2) + "\n")
     (output / FINAL).unlink(missing_ok=True)
-    payload = {"job": job.to_dict(), "stop_after_epoch": stop_after_epoch}
+    payload = {"job": job.to_dict(), "stop_after_epoch": stop_after_epoch, "command": command}
     if job.config.num_workers <= 1:
         device = resolve_device(job.config.device if not job.config.use_gpu else "cuda")
         with cpu_threads(job.config.cpu_threads):
@@ -90,6 +90,7 @@ def run_worker(payload: Mapping[str, Any], *, rank: int, world_size: int, device
     config = job.config
     output = Path(job.output_dir)
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    command = payload.get("command", "train")
     with reproducible(config.seed, device, config.deterministic):
         splits = splits if splits is not None else load_data(job.data)
         train_x, train_y = (t.to(device) for t in splits.train)
@@ -101,10 +102,10 @@ def run_worker(payload: Mapping[str, Any], *, rank: int, world_size: int, device
         if rank == 0:
             trim_metrics(output / METRICS, state.epoch)
             if state.epoch >= config.epochs:
-                log(f"train: {job.name} already finished its {config.epochs} epochs (step {state.step}); "
+                log(f"{command}: {job.name} already finished its {config.epochs} epochs (step {state.step}); "
                     f"nothing to train, its final weights stand")
             elif state.epoch:
-                log(f"train: resuming {job.name} at epoch {state.epoch + 1}/{config.epochs} (step {state.step})")
+                log(f"{command}: resuming {job.name} at epoch {state.epoch + 1}/{config.epochs} (step {state.step})")
         autocast_dtype = resolve_amp(config.amp, device)
         status = "finished"
         curves = TrainingCurves(output / CURVES) if rank == 0 else None
@@ -136,7 +137,7 @@ def run_worker(payload: Mapping[str, Any], *, rank: int, world_size: int, device
         if rank == 0:
             curves.close()
             _write_final(job, state, status, splits, device, autocast_dtype, steps_per_epoch, world_size)
-            log(f"train: {status} after epoch {state.epoch}/{config.epochs}, step {state.step}: {output}")
+            log(f"{command}: {status} after epoch {state.epoch}/{config.epochs}, step {state.step}: {output}")
 
 
 def _close_epoch(job: TrainJob, state: TrainState, record: dict[str, Any], val: tuple[torch.Tensor, torch.Tensor],

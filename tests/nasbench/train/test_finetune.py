@@ -94,7 +94,9 @@ def test_finetune_a_nasbench_train_run_from_the_command_line(tmp_path, image_fol
     capsys.readouterr()
     second = tmp_path / "second"
     assert main([str(first), "--ema", "--mode", "linear", "--output", str(second), *argv]) == 0
-    final = json.loads(capsys.readouterr().out)
+    printed = capsys.readouterr()
+    final = json.loads(printed.out)
+    assert "finetune: finished after epoch 1/1" in printed.err and "train: " not in printed.err
     assert final["status"] == "finished" and final["trainable_params"] == 3 * 64 + 3
     ema = torch.load(first / "model.pt", weights_only=True)["ema"]
     before, after = before_and_after(second)

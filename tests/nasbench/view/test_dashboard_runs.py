@@ -104,7 +104,7 @@ def test_without_optuna_dashboard_the_command_says_the_install_line(runs, monkey
 
     monkeypatch.setitem(sys.modules, "optuna_dashboard", None)  # its import fails, as where it is not installed
     assert main([str(runs)]) == 2
-    assert capsys.readouterr().err.strip() == ("python -m nasbench.dashboard: optuna-dashboard is not installed; "
+    assert capsys.readouterr().err.strip() == ("dashboard: optuna-dashboard is not installed; "
                                                "install it with: pip install 'nasbench[dashboard]' "
                                                "(from a checkout: pip install '.[dashboard]')")
 
