@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+from tqdm import tqdm
 
 from nasbench.data.splits import DatasetSplits
 from nasbench.run.best import write_best
@@ -171,7 +173,7 @@ class OneShotSearch:
                                                                   or no_step_fits)):
                 break  # rank 0's clock decides for every rank
             generator = torch.Generator().manual_seed(derive_seed(self.seed, "oneshot-epoch", epoch))
-            steps = self._steps(epoch, budget, seconds_used, generator)
+            steps = self._steps(epoch, budget, seconds_used, generator, progress=progress)
             if defer_final and self._is_final(steps, budget):
                 return steps, generator
             if self.collective.rank == 0:
@@ -200,12 +202,19 @@ class OneShotSearch:
         last_trial = budget.trials is not None and steps.epoch + 1 >= budget.trials
         return steps.cut_short or steps.out_of_time or steps.epoch + 1 >= self.method.epochs or last_trial
 
-    def _steps(self, epoch: int, budget: Budget, seconds_before: float, generator: torch.Generator) -> EpochSteps:
-        """The epoch's steps on this rank's slice of each batch; the totals over the ranks."""
+    def _steps(self, epoch: int, budget: Budget, seconds_before: float, generator: torch.Generator,
+               progress: bool = False) -> EpochSteps:
+        """The epoch's steps on this rank's slice of each batch; the totals over the ranks.
+        ``progress``: a step-level bar with its rate and time left (rank 0), since one epoch
+        of a supernet on a CPU takes minutes."""
         method, started, collective = self.method, time.time(), self.collective
         method.begin_epoch(epoch)
         self.supernet.train()
         loss, correct, count, steps, cut_short = 0.0, 0, 0, 0, False
+        labels = len(self.splits.train[1])
+        bar = tqdm(total=labels // max(1, min(method.batch_size, labels)), unit="step", leave=False,
+                   desc=f"epoch {epoch + 1}/{method.epochs}", file=sys.stderr, dynamic_ncols=True,
+                   disable=not (progress and collective.rank == 0))
         for train, val in epoch_batches(self.splits, method.batch_size, generator):
             if budget.seconds is not None and steps:
                 elapsed = time.time() - started
@@ -216,6 +225,8 @@ class OneShotSearch:
             stats = method.step(shard(train, collective), shard(val, collective), generator)
             loss, correct, count = loss + stats.loss * stats.count, correct + stats.correct, count + stats.count
             steps += 1
+            bar.update(1)
+        bar.close()
         self._step_seconds = (time.time() - started) / max(steps, 1)
         out_of_time = budget.seconds is not None and collective.any(collective.rank == 0 and (
             seconds_before + time.time() - started + self._step_seconds + self._validation_seconds > budget.seconds))

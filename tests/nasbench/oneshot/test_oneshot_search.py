@@ -126,3 +126,11 @@ def test_a_batch_the_ray_train_workers_cannot_split_is_refused_before_ray_starts
         run_from_config(composed(["+space=nasbench201", "search=darts", "executor=ray", "executor.train_workers=3",
                                   *QUICK]), tmp_path)
     assert not (tmp_path / "history.jsonl").exists()
+
+
+def test_a_one_shot_epoch_shows_its_steps_as_they_run(tmp_path, capsys):
+    """One epoch of a supernet on a CPU takes minutes: a step bar with its time left."""
+    run_from_config(composed(["+space=nasbench201", "search=darts", "budget.trials=1",
+                              "data.train_fraction=0.05", "search.params.batch_size=16", "progress=true"]), tmp_path)
+    err = capsys.readouterr().err
+    assert "epoch 1/" in err and "/3 [" in err and ("step/s" in err or "s/step" in err)  # steps, rate and time left
