@@ -163,7 +163,9 @@ def run_parts(parts: SearchParts, store: Store, progress: bool = True) -> Search
     its supernet (in this process or on Ray) and writes its own report."""
     if isinstance(parts.strategy, OneShotSearch):
         return run_oneshot(parts.strategy, parts.budget, store, progress=progress)
-    store.about = {"space": parts.space.name, "skeleton": dict(parts.skeleton)}  # recorded with the best
+    table_network = getattr(parts.evaluator, "network_skeleton", None)  # a table scored its own network
+    skeleton = table_network() if table_network is not None else parts.skeleton
+    store.about = {"space": parts.space.name, "skeleton": dict(skeleton)}  # recorded with the best
     outcome = parts.executor.run(parts.strategy, parts.evaluator, parts.budget, store, progress=progress,
                                  constraints=parts.constraints)
     if isinstance(store, RunStore):

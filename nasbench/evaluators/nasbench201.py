@@ -97,6 +97,12 @@ class NasBench201Evaluator(NasBench201Table):
     def __call__(self, candidate: Candidate) -> EvalResult:
         return self.evaluate(candidate.point, seed=candidate.seed)
 
+    def network_skeleton(self) -> dict[str, Any]:
+        """The network the table's numbers are of (NB201's N=5 cells per stage, C=16), which
+        a run hands on (``best_network.json``, ``rebuild RUN_DIR``), not the proxy skeleton
+        of the search config."""
+        return {"name": "nasbench201", "cells_per_stage": 5, "filters": 16}
+
     def network_inputs(self) -> dict[str, int]:
         """The classes and input shape the benchmark trained its networks on."""
         classes, size = DATASET_INPUTS[self.dataset]

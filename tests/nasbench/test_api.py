@@ -138,3 +138,18 @@ def test_the_summary_says_what_ran(tmp_path):
     line = (tmp_path / "summary.md").read_text().splitlines()[2]
     assert line == "`search=random, +space=nasbench201, evaluator=score on data=digits, executor=local, seed=3, " \
                    "budget 2 trials`"
+
+
+def test_a_table_run_hands_on_the_benchmarks_network_and_says_its_costs_are_the_tables(tmp_path):
+    """NB201's numbers are of its N=5, C=16 network: best_network.json (what rebuild RUN_DIR
+    builds) is that network, with the parameters best.json reports."""
+    import json
+
+    from nasbench.networks.rebuild import build
+
+    nasbench.search(space="nasbench201", evaluator="nasbench201", strategy="random", trials=3, run_dir=tmp_path)
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert best["skeleton"] == {"name": "nasbench201", "cells_per_stage": 5, "filters": 16}
+    network = json.loads((tmp_path / "best_network.json").read_text())
+    assert sum(p.numel() for p in build(network).parameters()) == best["result"]["params"]
+    assert "cost (s, the table's 12-epoch estimate)" in (tmp_path / "summary.md").read_text()
