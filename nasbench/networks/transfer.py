@@ -30,7 +30,8 @@ from search_spaces.zoo.registry import Figures
 class SkeletonSettings:
     """The network around the cell. ``None`` means the default: the value of the cell's
     evaluation setting's network for ``target`` and ``preset`` (``setting``: None picks
-    the cell's own, see ``evaluation_setting``; ``search_spaces.skeletons``)."""
+    the cell's own, see ``evaluation_setting``; ``search_spaces.skeletons``); the classes
+    of a search's cell are its run's (``_classes``)."""
 
     target: str = "imagenet"
     preset: str = "mobile"
@@ -59,11 +60,21 @@ class SkeletonSettings:
     def resolved(self, cell: Resolved) -> "SkeletonSettings":
         """These settings with every default filled in for ``cell``."""
         network = self.paper_network(cell)
-        chosen = {"cells": network.N, "filters": network.F, "num_classes": network.num_classes,
+        chosen = {"cells": network.N, "filters": network.F, "num_classes": self._classes(cell, network.num_classes),
                   "input_size": network.input_size, "stem": network.stem, "aux_position": network.aux_position}
         return replace(self, setting=self.setting_for(cell),
                        **{key: value if getattr(self, key) is None else getattr(self, key)
                           for key, value in chosen.items()})
+
+    def _classes(self, cell: Resolved, paper: int) -> int:
+        """A search's cell keeps its run's classes (``best.json``'s ``inputs``: a pets run
+        exports 3), except when a small-image search (under 64 px: CIFAR, digits) goes to
+        ImageNet scale, which means ImageNet's data: the paper's classes."""
+        inputs = dict(cell.inputs or {})
+        classes, size = inputs.get("num_classes"), inputs.get("input_size")
+        if classes is None or (self.target == "imagenet" and (size is None or int(size) < 64)):
+            return paper
+        return int(classes)
 
     def describe(self) -> str:
         text = f"{self.target}" + (f" ({self.preset})" if self.target == "imagenet" else "")

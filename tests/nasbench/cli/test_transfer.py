@@ -193,3 +193,19 @@ def test_an_nb201_cell_is_refused_with_where_it_can_go(capsys):
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.startswith("transfer: NAS-Bench-201 index 6111: space 'nasbench201' has no")
     assert err.endswith("python -m nasbench.rebuild SOURCE builds it in its own space's network")
+
+
+def test_a_runs_cell_keeps_its_classes_at_its_scale(search_run, tmp_path):
+    """A pets run (3 classes) transferred to the CIFAR skeleton builds 3 classes, so the
+    weights trained on it load; to ImageNet scale from small images: ImageNet's 1000."""
+    import shutil
+
+    run = tmp_path / "pets"
+    shutil.copytree(search_run, run)
+    best = json.loads((run / "best.json").read_text())
+    best["inputs"] = {"num_classes": 3, "input_size": 32, "input_channels": 3}
+    (run / "best.json").write_text(json.dumps(best))
+    cell = load_cell(run)
+    assert transfer_genotype(cell, SkeletonSettings(target="cifar"))["num_classes"] == 3
+    assert transfer_genotype(cell, SkeletonSettings(target="imagenet", cells=1))["num_classes"] == 1000
+    assert transfer_genotype(cell, SkeletonSettings(target="cifar", num_classes=7))["num_classes"] == 7
