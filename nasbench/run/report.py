@@ -8,6 +8,7 @@ from typing import Any, Mapping, Sequence
 
 from nasbench.core.constraints import Constraints, is_infeasible, metric_value
 from nasbench.run.best import best_record, counts_as_best, write_best
+from nasbench.run.journal import point_text
 from nasbench.run.pareto import hypervolume, pareto_front
 from nasbench.run.drawings import draw_cells
 from nasbench.run.plots import plot_history
@@ -151,9 +152,9 @@ def write_report(store: RunStore, history: Sequence[HistoryRecord], space: Space
     ``summary.md``, which says why ``chosen`` is the answer (``chosen_because``) when one
     is given."""
     answer = None if chosen is None or chosen_because is None else (chosen, chosen_because)
-    store.write_text("summary.md", summary_markdown(history, strategy_report=strategy_report, answer=answer,
-                                                    constraints=constraints, front=front, every_cell=every_cell,
-                                                    description=description))
+    summary = summary_markdown(history, strategy_report=strategy_report, answer=answer, constraints=constraints,
+                               front=front, every_cell=every_cell, description=description)
+    store.write_text("summary.md", summary)
     if not history:
         return
     plot_history(history, store.run_dir, cost, every_cell)
@@ -167,4 +168,15 @@ def write_report(store: RunStore, history: Sequence[HistoryRecord], space: Space
     except ValueError:
         return
     store.write_json("best_network.json", network)
-    draw_cells(network, store.run_dir)
+    drawn = draw_cells(network, store.run_dir)
+    store.write_text("summary.md", summary + pick_markdown(best, point_text(space, best.candidate.point),
+                                                           [path.with_suffix(".png").name for path in drawn]))
+
+
+def pick_markdown(pick: HistoryRecord, cell: str, drawings: Sequence[str]) -> str:
+    """The pick's section of ``summary.md``: its cell as the field writes it (DARTS'
+    ``Genotype(...)``, an NB201 string) and its drawings."""
+    lines = ["", "## The pick (`best.json`)", "", f"Trial {pick.candidate.trial}, `{pick.candidate.key}`:", "",
+             "```", cell, "```", ""]
+    lines += [f"![{name}]({name})" for name in drawings]
+    return "\n".join(lines) + "\n"

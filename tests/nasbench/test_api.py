@@ -153,3 +153,14 @@ def test_a_table_run_hands_on_the_benchmarks_network_and_says_its_costs_are_the_
     network = json.loads((tmp_path / "best_network.json").read_text())
     assert sum(p.numel() for p in build(network).parameters()) == best["result"]["params"]
     assert "cost (s, the table's 12-epoch estimate)" in (tmp_path / "summary.md").read_text()
+
+
+def test_the_summary_shows_the_picks_cell_as_text_and_drawing(tmp_path):
+    import json
+
+    nasbench.search(space="nasbench201", evaluator="nasbench201", strategy="random", trials=3, run_dir=tmp_path)
+    summary = (tmp_path / "summary.md").read_text()
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert "## The pick (`best.json`)" in summary and f"\n{best['point']}\n" in summary
+    drawings = [line[line.index("(") + 1:-1] for line in summary.splitlines() if line.startswith("![")]
+    assert drawings and all((tmp_path / name).is_file() for name in drawings)
