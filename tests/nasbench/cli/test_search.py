@@ -146,7 +146,7 @@ def test_kill_or_ctrl_c_then_resume_loses_and_repeats_nothing(tmp_path, name, se
     resume, and compare with an uninterrupted run of the same config: every registered
     strategy, so a new one is covered without a new test, and searches under a device
     constraint and for an accuracy/latency front."""
-    budget, run_dir = 40, tmp_path / "killed"
+    budget, run_dir = 100, tmp_path / "killed"  # a table search of 40 could end before the signal lands
     config = TABLE + search_overrides(name) + setting + [f"budget.trials={budget}"]
     args = [sys.executable, "-m", "nasbench.search", *config, f"hydra.run.dir={run_dir}"]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
