@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import time
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -39,6 +40,7 @@ class TrainingCurves:
             if self._writer is None:
                 from torch.utils.tensorboard import SummaryWriter
 
+                _after_earlier_files(self.log_dir)
                 # purge_step: TensorBoard drops what an earlier, killed writer left at these epochs
                 self._writer = SummaryWriter(log_dir=str(self.log_dir), purge_step=epoch)
             for name, value in scalars.items():
@@ -70,6 +72,17 @@ class TrainingCurves:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _after_earlier_files(log_dir: Path) -> None:
+    """Wait, if need be, for a second no event file in ``log_dir`` was begun in.
+    TensorBoard reads a folder's files in name order, and a name is the second its writer
+    began, then its host, pid and a counter (``...tfevents.1796687704.host.77.10``), which
+    orders ``.10`` before ``.9``: a second writer begun in the same second as the first
+    (a halving rung that continues a candidate at once) could be read first."""
+    now = int(time.time())
+    if any(path.name.startswith(f"events.out.tfevents.{now}.") for path in Path(log_dir).glob("events.out.tfevents.*")):
+        time.sleep(now + 1 - time.time() + 0.001)
 
 
 def trial_curves(folder: Path, trial: int) -> TrainingCurves:
