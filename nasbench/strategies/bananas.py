@@ -13,12 +13,11 @@ from typing import Any, Sequence
 
 import torch
 
-from nasbench.core.constraints import RESULT_METRICS, metric_value
 from nasbench.core.result import EvalResult
 from nasbench.core.candidate import Candidate, candidate_seed, derive_seed
-from nasbench.strategies.base import StrategyError, check_state, fresh_sample, pop_pending, result_fitness
+from nasbench.strategies.base import (StrategyError, check_state, fresh_sample, objective_problem, pop_pending,
+                                      result_costs, result_fitness)
 from nasbench.strategies.predictor import Weights, ensemble_forward, fit_ensemble, init_ensemble, kendall_tau
-from nasbench.tables.hardware import DEVICE_METRICS
 from search_spaces.spaces.base import Space
 
 NAME = "bananas"
@@ -72,10 +71,8 @@ class Bananas:
             raise StrategyError(f"learning_rate: {learning_rate} must be > 0")
         if acquisition not in ACQUISITIONS:
             raise StrategyError(f"acquisition: {acquisition!r} is not one of {', '.join(ACQUISITIONS)}")
-        unknown = [name for name in objectives if name not in RESULT_METRICS and name not in DEVICE_METRICS]
-        if not objectives or unknown:
-            raise StrategyError(f"objectives: {list(objectives)!r} must be metrics, from "
-                                f"{', '.join((*RESULT_METRICS, *DEVICE_METRICS))}")
+        if objective_problem(objectives):
+            raise StrategyError(objective_problem(objectives))
         if len(objectives) == 1 and objectives[0] != "val_acc":
             raise StrategyError(f"objectives: {list(objectives)!r}: one objective is val_acc")
         self.objectives = list(objectives)
@@ -127,10 +124,7 @@ class Bananas:
         fitness = result_fitness(result)
         self._told.append((point, key, fitness))
         if len(self.objectives) > 1:
-            values = [metric_value(result, name) for name in self.objectives]
-            usable = fitness is not None and all(value is not None for value in values)
-            self._costs.append([-v if name == "val_acc" else v for name, v in zip(self.objectives, values)]
-                               if usable else None)
+            self._costs.append(result_costs(result, self.objectives))
         elif fitness is not None and prediction is not None:
             self._held_out.append((prediction, fitness))
 

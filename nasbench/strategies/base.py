@@ -11,11 +11,12 @@ would.
 """
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 from nasbench.core.candidate import Candidate
-from nasbench.core.constraints import is_infeasible
+from nasbench.core.constraints import RESULT_METRICS, is_infeasible, metric_value
 from nasbench.core.result import EvalResult
+from nasbench.tables.hardware import DEVICE_METRICS
 from search_spaces.errors import NasError
 
 
@@ -37,6 +38,29 @@ def result_fitness(result: EvalResult) -> float | None:
     if not result.ok or result.val_acc is None or is_infeasible(result):
         return None
     return float(result.val_acc)
+
+
+def objective_problem(objectives: Sequence[str]) -> str:
+    """Why ``objectives`` are not result metrics (``""``: they are): a strategy of two or
+    more objectives takes any number a result has, a HW-NAS-Bench device cost included."""
+    known = (*RESULT_METRICS, *DEVICE_METRICS)
+    unknown = [name for name in objectives if name not in known]
+    if not objectives:
+        return "objectives: none given"
+    if unknown:
+        return f"search.params.objectives: {unknown[0]!r} is not a metric; choose from {', '.join(known)}"
+    return ""
+
+
+def result_costs(result: EvalResult, objectives: Sequence[str]) -> list[float] | None:
+    """``objectives`` of ``result`` as costs, lower is better (``val_acc`` negated); None
+    for a failure, a result that breaks the search's constraints, or one lacking an objective."""
+    if result_fitness(result) is None:
+        return None
+    values = [metric_value(result, name) for name in objectives]
+    if any(value is None for value in values):
+        return None
+    return [-value if name == "val_acc" else value for name, value in zip(objectives, values)]
 
 
 @runtime_checkable

@@ -22,13 +22,12 @@ import random
 from typing import Any, Sequence
 
 from nasbench.core.candidate import Candidate, candidate_seed, derive_seed
-from nasbench.core.constraints import is_infeasible, metric_value
 from nasbench.core.result import EvalResult
-from nasbench.strategies.base import StrategyError, check_state, fresh_sample, pop_pending
+from nasbench.strategies.base import (StrategyError, check_state, fresh_sample, objective_problem, pop_pending,
+                                      result_costs)
 from search_spaces.spaces.base import Space
 
 NAME = "pareto_local"
-MAXIMISED = ("val_acc",)
 
 
 def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
@@ -43,6 +42,8 @@ class ParetoLocalSearch:
                  initial_points: int = 20, max_retries: int = 100) -> None:
         if len(objectives) < 2:
             raise StrategyError(f"objectives: {list(objectives)!r}: Pareto local search needs two or more")
+        if objective_problem(objectives):
+            raise StrategyError(objective_problem(objectives))
         if initial_points < 1:
             raise StrategyError(f"initial_points: {initial_points} must be >= 1")
         self.space = space
@@ -57,15 +58,6 @@ class ParetoLocalSearch:
         self._proposed: set[str] = set()
         self._pending: dict[int, tuple[Any, str]] = {}
         self._restarts = 0
-
-    def costs(self, result: EvalResult) -> list[float] | None:
-        """The result's objectives as costs (lower is better), None when it joins nothing."""
-        if not result.ok or is_infeasible(result):
-            return None
-        values = [metric_value(result, name) for name in self.objectives]
-        if any(value is None for value in values):
-            return None
-        return [-value if name in MAXIMISED else value for name, value in zip(self.objectives, values)]
 
     @property
     def front(self) -> list[tuple[Any, list[float]]]:
@@ -106,7 +98,7 @@ class ParetoLocalSearch:
 
     def tell(self, candidate: Candidate, result: EvalResult) -> None:
         point, key = pop_pending(self._pending, candidate)
-        costs = self.costs(result)
+        costs = result_costs(result, self.objectives)
         if costs is None or any(dominates(m[2], costs) or m[2] == costs for m in self._archive):
             return
         self._archive = [m for m in self._archive if not dominates(costs, m[2])]
